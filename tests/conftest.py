@@ -42,3 +42,31 @@ def tiny_sd2_dir(tmp_path_factory) -> Path:
 def tiny_sdxl_dir(tmp_path_factory) -> Path:
     """A saved diffusers folder: tiny random ``StableDiffusionXLPipeline``."""
     return _build(tmp_path_factory, "sdxl")
+
+
+def _checkpoint(tmp_path_factory, folder: Path, name: str) -> Path:
+    return tiny_models.save_single_file(folder, tmp_path_factory.mktemp("ckpt") / f"tiny-{name}.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_checkpoint(tmp_path_factory, tiny_sd_dir) -> Path:
+    """``tiny_sd_dir`` as an original LDM single-file ``.safetensors`` (load with ``config=tiny_sd_dir``)."""
+    return _checkpoint(tmp_path_factory, tiny_sd_dir, "sd1")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_inpaint_checkpoint(tmp_path_factory, tiny_sd_inpaint_dir) -> Path:
+    """``tiny_sd_inpaint_dir`` as a single-file ``.safetensors`` (9-channel ``input_blocks.0.0``)."""
+    return _checkpoint(tmp_path_factory, tiny_sd_inpaint_dir, "sd1-inpainting")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd2_checkpoint(tmp_path_factory, tiny_sd2_dir) -> Path:
+    """``tiny_sd2_dir`` as a single-file ``.safetensors`` with the OpenCLIP text encoder layout."""
+    return _checkpoint(tmp_path_factory, tiny_sd2_dir, "sd2")
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_checkpoint(tmp_path_factory, tiny_sdxl_dir) -> Path:
+    """``tiny_sdxl_dir`` as an SGM single-file ``.safetensors`` (``conditioner.embedders.0/1``)."""
+    return _checkpoint(tmp_path_factory, tiny_sdxl_dir, "sdxl")

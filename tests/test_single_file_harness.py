@@ -65,3 +65,51 @@ def test_studio_home_is_isolated(tmp_path_factory):
 
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert "studio_home" in os.environ["STUDIO_HOME"]
+
+
+SINGLE_FILE_CASES = [
+    ("tiny_sd_dir", "tiny_sd_checkpoint", "StableDiffusionPipeline"),
+    ("tiny_sd_inpaint_dir", "tiny_sd_inpaint_checkpoint", "StableDiffusionInpaintPipeline"),
+    ("tiny_sd2_dir", "tiny_sd2_checkpoint", "StableDiffusionPipeline"),
+    ("tiny_sdxl_dir", "tiny_sdxl_checkpoint", "StableDiffusionXLPipeline"),
+]
+
+EXPECTED_PREFIXES = {
+    "tiny_sd_checkpoint": {"model.diffusion_model.", "first_stage_model.", "cond_stage_model.transformer."},
+    "tiny_sd_inpaint_checkpoint": {"model.diffusion_model.", "first_stage_model.", "cond_stage_model.transformer."},
+    "tiny_sd2_checkpoint": {"model.diffusion_model.", "first_stage_model.", "cond_stage_model.model."},
+    "tiny_sdxl_checkpoint": {
+        "model.diffusion_model.",
+        "first_stage_model.",
+        "conditioner.embedders.0.transformer.",
+        "conditioner.embedders.1.model.",
+    },
+}
+
+
+@pytest.mark.parametrize("folder_fixture, ckpt_fixture, cls_name", SINGLE_FILE_CASES)
+def test_single_file_round_trip_is_bit_identical(folder_fixture, ckpt_fixture, cls_name, request):
+    import diffusers
+    from safetensors import safe_open
+
+    folder = request.getfixturevalue(folder_fixture)
+    ckpt = request.getfixturevalue(ckpt_fixture)
+    assert ckpt.suffix == ".safetensors"
+    with safe_open(str(ckpt), framework="pt") as f:
+        keys = list(f.keys())
+    prefixes = EXPECTED_PREFIXES[ckpt_fixture]
+    assert all(any(k.startswith(p) for p in prefixes) for k in keys)
+    assert all(any(k.startswith(p) for k in keys) for p in prefixes)
+
+    cls = getattr(diffusers, cls_name)
+    reference = cls.from_pretrained(folder, local_files_only=True)
+    loaded = cls.from_single_file(str(ckpt), config=str(folder), local_files_only=True)
+    for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
+        if getattr(reference, name, None) is None:
+            continue
+        want, got = getattr(reference, name).state_dict(), getattr(loaded, name).state_dict()
+        assert want.keys() == got.keys(), name
+        assert all(torch.equal(want[k], got[k]) for k in want), name
+    assert loaded.scheduler.config == reference.scheduler.config
+    inpaint = "inpaint" in folder_fixture
+    assert (_generate(reference, inpaint) == _generate(loaded, inpaint)).all()

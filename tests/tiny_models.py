@@ -210,3 +210,138 @@ BUILDERS = {
     "sd2": build_tiny_sd2,
     "sdxl": build_tiny_sdxl,
 }
+
+
+# --------------------------------------------------------------------------------------------- single file
+# diffusers folder -> original LDM (SD 1/2) / SGM (SDXL) single-file layout. The same mapping as diffusers'
+# scripts/convert_diffusers_to_original_stable_diffusion.py and convert_diffusers_to_original_sdxl.py, but the
+# block indices are computed from each component's config instead of being hard-coded for the full-size models.
+_UNET_RESNET = (("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
+                ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection"))
+_VAE_RESNET = (("conv_shortcut", "nin_shortcut"),)
+_VAE_ATTN = (("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out"))
+_OPENCLIP = (("text_model.encoder.layers.", "transformer.resblocks."), ("layer_norm1", "ln_1"),
+             ("layer_norm2", "ln_2"), ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj"), ("self_attn.", "attn."),
+             ("text_model.final_layer_norm.", "ln_final."),
+             ("text_model.embeddings.token_embedding.weight", "token_embedding.weight"),
+             ("text_model.embeddings.position_embedding.weight", "positional_embedding"))
+
+
+def _rename(key: str, prefixes: dict[str, tuple[str, tuple]]) -> str:
+    """Swap the longest matching diffusers prefix for its LDM one, renaming parts of the rest on the way."""
+    for hf in sorted(prefixes, key=len, reverse=True):
+        if key.startswith(hf):
+            ldm, parts = prefixes[hf]
+            rest = key[len(hf):]
+            for old, new in parts:
+                rest = rest.replace(old, new)
+            return ldm + rest
+    return key
+
+
+def _unet_to_ldm(sd: dict, config: dict) -> dict:
+    per = config["layers_per_block"]
+    levels = len(config["block_out_channels"])
+    p: dict[str, tuple[str, tuple]] = {
+        "time_embedding.linear_1.": ("time_embed.0.", ()), "time_embedding.linear_2.": ("time_embed.2.", ()),
+        "add_embedding.linear_1.": ("label_emb.0.0.", ()), "add_embedding.linear_2.": ("label_emb.0.2.", ()),
+        "conv_in.": ("input_blocks.0.0.", ()), "conv_norm_out.": ("out.0.", ()), "conv_out.": ("out.2.", ()),
+        "mid_block.resnets.0.": ("middle_block.0.", _UNET_RESNET), "mid_block.attentions.0.": ("middle_block.1.", ()),
+        "mid_block.resnets.1.": ("middle_block.2.", _UNET_RESNET),
+    }
+    for i in range(levels):
+        for j in range(per):
+            p[f"down_blocks.{i}.resnets.{j}."] = (f"input_blocks.{i * (per + 1) + j + 1}.0.", _UNET_RESNET)
+            p[f"down_blocks.{i}.attentions.{j}."] = (f"input_blocks.{i * (per + 1) + j + 1}.1.", ())
+        p[f"down_blocks.{i}.downsamplers.0.conv."] = (f"input_blocks.{(i + 1) * (per + 1)}.0.op.", ())
+        for j in range(per + 1):
+            p[f"up_blocks.{i}.resnets.{j}."] = (f"output_blocks.{i * (per + 1) + j}.0.", _UNET_RESNET)
+            p[f"up_blocks.{i}.attentions.{j}."] = (f"output_blocks.{i * (per + 1) + j}.1.", ())
+        has_attention = "CrossAttn" in config["up_block_types"][i]
+        p[f"up_blocks.{i}.upsamplers.0."] = (f"output_blocks.{i * (per + 1) + per}.{2 if has_attention else 1}.", ())
+    return {_rename(k, p): v for k, v in sd.items()}
+
+
+def _vae_to_ldm(sd: dict, config: dict) -> dict:
+    levels = len(config["block_out_channels"])
+    p: dict[str, tuple[str, tuple]] = {"encoder.conv_norm_out.": ("encoder.norm_out.", ()),
+                                       "decoder.conv_norm_out.": ("decoder.norm_out.", ())}
+    for part in ("encoder", "decoder"):
+        p[f"{part}.mid_block.attentions.0."] = (f"{part}.mid.attn_1.", _VAE_ATTN)
+        for k in range(2):
+            p[f"{part}.mid_block.resnets.{k}."] = (f"{part}.mid.block_{k + 1}.", _VAE_RESNET)
+    for i in range(levels):
+        p[f"encoder.down_blocks.{i}.resnets."] = (f"encoder.down.{i}.block.", _VAE_RESNET)
+        p[f"encoder.down_blocks.{i}.downsamplers.0."] = (f"encoder.down.{i}.downsample.", ())
+        p[f"decoder.up_blocks.{i}.resnets."] = (f"decoder.up.{levels - 1 - i}.block.", _VAE_RESNET)
+        p[f"decoder.up_blocks.{i}.upsamplers.0."] = (f"decoder.up.{levels - 1 - i}.upsample.", ())
+    out = {_rename(k, p): v for k, v in sd.items()}
+    # LDM's mid-block attention uses 1x1 convolutions where diffusers uses linear layers.
+    return {k: v[..., None, None] if ".mid.attn_1." in k and k.endswith("weight") and v.ndim == 2 else v
+            for k, v in out.items()}
+
+
+def _hf_clip(sd: dict) -> dict:
+    """transformers >= 5.6 saves ``CLIPTextModel`` without the ``text_model.`` level the LDM layout has."""
+    return {k if k.startswith(("text_model.", "text_projection")) else "text_model." + k: v for k, v in sd.items()}
+
+
+def _clip_to_openclip(sd: dict) -> dict:
+    out, qkv = {}, {}
+    for k, v in _hf_clip(sd).items():
+        if k == "text_projection.weight":
+            out["text_projection"] = v.T.contiguous()  # OpenCLIP multiplies x @ proj
+            continue
+        for old, new in _OPENCLIP:
+            k = k.replace(old, new)
+        if ".attn." in k and k.split(".")[-2] in ("q_proj", "k_proj", "v_proj"):
+            *head, which, kind = k.split(".")
+            qkv.setdefault((".".join(head), kind), {})[which] = v
+        else:
+            out[k] = v
+    for (head, kind), parts in qkv.items():
+        out[f"{head}.in_proj_{kind}"] = torch.cat([parts["q_proj"], parts["k_proj"], parts["v_proj"]])
+    return out
+
+
+def save_single_file(pipeline_dir: Path, out_path: Path, *, half: bool = False) -> Path:
+    """Write a tiny (or any) diffusers SD1 / SD1-inpaint / SD2 / SDXL folder as one original-layout ``.safetensors``.
+
+    SD 1.x: ``model.diffusion_model.*``, ``first_stage_model.*``, ``cond_stage_model.transformer.*`` (HF CLIP).
+    SD 2.x (a UNet with linear projections and one text encoder): ``cond_stage_model.model.*`` (OpenCLIP) plus a
+    ``text_projection`` like the real checkpoints carry (diffusers ignores it).
+    SDXL: ``conditioner.embedders.0.transformer.*`` (HF CLIP) and ``conditioner.embedders.1.model.*`` (OpenCLIP).
+    """
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    pipeline_dir = Path(pipeline_dir)
+
+    def part(name: str) -> tuple[dict, dict]:
+        folder = pipeline_dir / name
+        weights = next(folder.glob("*.safetensors"))
+        return load_file(weights), json.loads((folder / "config.json").read_text())
+
+    unet, unet_cfg = part("unet")
+    vae, vae_cfg = part("vae")
+    text, _ = part("text_encoder")
+    state = {"model.diffusion_model." + k: v for k, v in _unet_to_ldm(unet, unet_cfg).items()}
+    state.update({"first_stage_model." + k: v for k, v in _vae_to_ldm(vae, vae_cfg).items()})
+    if (pipeline_dir / "text_encoder_2").is_dir():
+        text2, _ = part("text_encoder_2")
+        state.update({"conditioner.embedders.0.transformer." + k: v for k, v in _hf_clip(text).items()})
+        state.update({"conditioner.embedders.1.model." + k: v for k, v in _clip_to_openclip(text2).items()})
+    elif unet_cfg.get("use_linear_projection"):
+        openclip = _clip_to_openclip(text)
+        width = openclip["positional_embedding"].shape[-1]
+        openclip.setdefault("text_projection", torch.eye(width))
+        state.update({"cond_stage_model.model." + k: v for k, v in openclip.items()})
+    else:
+        state.update({"cond_stage_model.transformer." + k: v for k, v in _hf_clip(text).items()})
+    if half:
+        state = {k: v.half() for k, v in state.items()}
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(out_path), metadata={"format": "pt"})
+    return out_path
