@@ -1,0 +1,490 @@
+"""The central canvas: the source image (or the empty generation area), live previews and results,
+and the inpainting mask the artist paints over it."""
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QIODevice, QMimeData, QPointF, QRect, QRectF, QSize, QSizeF, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QPixmap, QUndoStack
+from PySide6.QtWidgets import QWidget
+
+from studio.core.atomic import atomic_write_bytes
+from studio.core.errors import StudioError
+from studio.ui.canvas.commands import Command
+from studio.ui.canvas.decoding import decode_mask
+from studio.ui.canvas.extend import extend_image, extend_mask
+from studio.ui.canvas.input import ZOOM_STEP, CanvasInput
+from studio.ui.canvas.loading import ImageLoader, mime_source, offers_image
+from studio.ui.canvas.mask_layer import MASK_FORMAT, MaskLayer, blank_mask, is_blank
+from studio.ui.canvas import painting
+from studio.ui.canvas.strokes import BrushStroke
+from studio.ui.canvas.view import ViewTransform
+
+
+class Tool(str, Enum):
+    BRUSH = "brush"
+    ERASER = "eraser"
+
+
+HINT = "Drop an image here, paste with Ctrl+V, or just generate"
+BRUSH_STEP = 1.2
+MIN_BRUSH, MAX_BRUSH = 1, 1024
+UNDO_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class _State:
+    """What an image-level history entry restores (shallow QImage copies: they share pixels until edited)."""
+
+    image: QImage | None
+    mask: QImage | None
+
+
+class Canvas(CanvasInput, QWidget):
+    image_changed = Signal()  # the source image was set, replaced, cleared or extended
+    mask_changed = Signal()  # after each stroke (on release), mask operation, undo or redo
+    view_changed = Signal()  # zoom or pan changed
+    drop_rejected = Signal(str)  # one sentence for the user
+    image_dropped = Signal(str)  # an image was brought in from this file path ("" for raw data or paste)
+    tool_changed = Signal(str)  # "brush" or "eraser"
+    brush_changed = Signal()  # size or hardness
+    overlay_changed = Signal()  # mask colour, opacity or visibility
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setAccessibleName("Canvas")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent covers every exposed pixel
+        self.setMinimumSize(160, 120)
+
+        self._image: QImage | None = None
+        self._pixmap: QPixmap | None = None  # display cache of the image, made on the GUI thread
+        self._generation_size = QSize(512, 512)
+        self._preview: QPixmap | None = None
+        self._result: QPixmap | None = None
+        self._mask = MaskLayer()
+        self._view = ViewTransform()
+        self._fitted = True  # keep fitting on resize until the user zooms or pans
+
+        self._tool = Tool.BRUSH
+        self._brush_size = 48
+        self._hardness = 0.8
+        self._opacity = 0.5
+        self._mask_visible = True
+        self._stroke: BrushStroke | None = None
+        self._pan_from: QPointF | None = None
+        self._space_held = False
+        self._hover: QPointF | None = None
+
+        self._undo = QUndoStack(self)
+        self._undo.setUndoLimit(UNDO_LIMIT)
+        self._loader = ImageLoader(self)
+        self._loader.loaded.connect(self._on_loaded)
+        self._loader.failed.connect(self.drop_rejected)
+        self._loader.busy_changed.connect(self.update)
+        self._update_cursor()
+
+    # ------------------------------------------------------------------------------------ source image
+    def image(self) -> QImage | None:
+        return None if self._image is None else QImage(self._image)
+
+    def set_image(self, image: QImage | None, undoable: bool = True) -> None:
+        """Make ``image`` the source. The mask is kept if the size is the same, else cleared.
+
+        ``undoable=False`` skips the history; if the size changes the history is cleared, since
+        mask edits recorded for the old size no longer apply.
+        """
+        self._finish_stroke()
+        image = None if image is None or image.isNull() else QImage(image)
+        same_size = image is not None and self._image is not None and image.size() == self._image.size()
+        after = _State(image, self._mask_snapshot() if same_size else None)
+        if undoable:
+            self._push_state("Set image", after)
+            return
+        if not same_size:
+            self._undo.clear()
+        self._apply_state(after)
+
+    def set_generation_size(self, w: int, h: int) -> None:
+        """The size of the empty canvas shown (and previews scaled to) while there is no image."""
+        if w <= 0 or h <= 0:
+            raise ValueError(f"generation size must be positive, got {w}x{h}")
+        self._generation_size = QSize(w, h)
+        if self._image is None:
+            self._area_resized()
+
+    def generation_size(self) -> QSize:
+        return QSize(self._generation_size)
+
+    def extend(self, left: int, top: int, right: int, bottom: int) -> None:
+        """Grow the canvas for outpainting: the new border is pre-filled from the edges and masked."""
+        if min(left, top, right, bottom) < 0:
+            raise ValueError("extend() takes non-negative margins")
+        if self._image is None:
+            raise StudioError("Open or generate an image before extending the canvas.")
+        if not any((left, top, right, bottom)):
+            return
+        self._finish_stroke()
+        size = self._image.size()
+        image = extend_image(self._image, left, top, right, bottom)
+        mask = extend_mask(self._mask.image(), size, left, top, right, bottom)
+        self._push_state("Extend canvas", _State(image, mask))
+
+    # ---------------------------------------------------------------------------- previews and results
+    def show_preview(self, image: QImage) -> None:
+        """A live step preview, of any size: it is drawn smoothly scaled over the generation area."""
+        self._preview = QPixmap.fromImage(image)
+        self._update_area()
+
+    def show_result(self, image: QImage) -> None:
+        """A finished image shown over the canvas until :meth:`clear_overlay` or :meth:`set_image`."""
+        self._result = QPixmap.fromImage(image)
+        self._preview = None
+        self._update_area()
+
+    def clear_overlay(self) -> None:
+        if self._preview is not None or self._result is not None:
+            self._preview = self._result = None
+            self._update_area()
+
+    # ------------------------------------------------------------------------------------------- mask
+    def mask(self) -> QImage | None:
+        """Grayscale8, the image's size, 255 = repaint; None when nothing is painted."""
+        mask = self._mask.image()
+        return None if mask is None or is_blank(mask) else QImage(mask)
+
+    def set_mask(self, mask: QImage | None, undoable: bool = True) -> None:
+        if mask is not None and self._image is None:
+            raise StudioError("Open or generate an image before setting a mask.")
+        if mask is not None:
+            if mask.size() != self._image.size():
+                raise StudioError(
+                    f"The mask is {mask.width()}x{mask.height()} but the image is "
+                    f"{self._image.width()}x{self._image.height()}; they must be the same size."
+                )
+            mask = mask.convertToFormat(MASK_FORMAT)
+        self._replace_mask("Set mask", mask, undoable)
+
+    def invert_mask(self) -> None:
+        if self._image is not None:
+            self._finish_stroke()
+            self._undo.push(Command("Invert mask", self._invert, self._invert))
+
+    def clear_mask(self) -> None:
+        if self._image is not None:
+            self._replace_mask("Clear mask", None)
+
+    def fill_mask(self) -> None:
+        if self._image is not None:
+            self._replace_mask("Fill mask", blank_mask(self._image.size(), 255))
+
+    def save_mask(self, path: str | Path) -> Path:
+        """Write the mask as a grayscale PNG (all black when nothing is painted)."""
+        if self._image is None:
+            raise StudioError("There is no image, so there is no mask to save.")
+        self._finish_stroke()
+        mask = self._mask.image() or blank_mask(self._image.size())
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        mask.save(buffer, "PNG")
+        return atomic_write_bytes(Path(path), bytes(buffer.data()))
+
+    def load_mask(self, path: str | Path) -> None:
+        """Replace the mask from an image file (undoable); raises StudioError if unreadable or of another size."""
+        if self._image is None:
+            raise StudioError("Open or generate an image before loading a mask.")
+        self._replace_mask("Load mask", decode_mask(path, self._image.size()))
+
+    # ------------------------------------------------------------------------------------ brush and overlay
+    @property
+    def tool(self) -> Tool:
+        return self._tool
+
+    @tool.setter
+    def tool(self, tool: Tool | str) -> None:
+        tool = Tool(tool)
+        if tool != self._tool:
+            self._tool = tool
+            self.tool_changed.emit(tool.value)
+
+    @property
+    def brush_size(self) -> int:
+        """Diameter in image pixels."""
+        return self._brush_size
+
+    @brush_size.setter
+    def brush_size(self, size: int) -> None:
+        size = min(max(int(size), MIN_BRUSH), MAX_BRUSH)
+        if size != self._brush_size:
+            old = self._outline_rect()
+            self._brush_size = size
+            self.update(old | self._outline_rect())
+            self.brush_changed.emit()
+
+    @property
+    def brush_hardness(self) -> float:
+        """1 = hard edge, 0 = soft all the way from the centre."""
+        return self._hardness
+
+    @brush_hardness.setter
+    def brush_hardness(self, hardness: float) -> None:
+        hardness = min(max(float(hardness), 0.0), 1.0)
+        if hardness != self._hardness:
+            self._hardness = hardness
+            self.brush_changed.emit()
+
+    @property
+    def mask_color(self) -> QColor:
+        return self._mask.color()
+
+    @mask_color.setter
+    def mask_color(self, color: QColor) -> None:
+        if QColor(color).rgb() != self._mask.color().rgb():
+            self._mask.set_color(QColor(color))
+            self._overlay_style_changed()
+
+    @property
+    def mask_opacity(self) -> float:
+        return self._opacity
+
+    @mask_opacity.setter
+    def mask_opacity(self, opacity: float) -> None:
+        opacity = min(max(float(opacity), 0.0), 1.0)
+        if opacity != self._opacity:
+            self._opacity = opacity
+            self._overlay_style_changed()
+
+    @property
+    def mask_visible(self) -> bool:
+        return self._mask_visible
+
+    @mask_visible.setter
+    def mask_visible(self, visible: bool) -> None:
+        if bool(visible) != self._mask_visible:
+            self._mask_visible = bool(visible)
+            self._overlay_style_changed()
+
+    def grow_brush(self) -> None:
+        self.brush_size = max(self._brush_size + 1, round(self._brush_size * BRUSH_STEP))
+
+    def shrink_brush(self) -> None:
+        self.brush_size = min(self._brush_size - 1, round(self._brush_size / BRUSH_STEP))
+
+    # ------------------------------------------------------------------------------------------ history
+    def undo_stack(self) -> QUndoStack:
+        return self._undo
+
+    def undo(self) -> None:
+        self._finish_stroke()
+        self._undo.undo()
+
+    def redo(self) -> None:
+        self._finish_stroke()
+        self._undo.redo()
+
+    # ------------------------------------------------------------------------------------------- view
+    def zoom(self) -> float:
+        return self._view.zoom
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping ``anchor`` (widget coordinates, default the centre) in place."""
+        anchor = QPointF(self.width() / 2, self.height() / 2) if anchor is None else QPointF(anchor)
+        if self._view.zoom_at(zoom, anchor):
+            self._fitted = False
+            self._view_moved()
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self._view.zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self._view.zoom / ZOOM_STEP)
+
+    def fit(self) -> None:
+        self._fitted = True
+        self._view.fit(QSizeF(self._area_size()), QSizeF(self.size()))
+        self._view_moved()
+
+    def map_to_image(self, pos: QPointF) -> QPointF:
+        return self._view.to_image(QPointF(pos))
+
+    def map_from_image(self, pos: QPointF) -> QPointF:
+        return self._view.to_widget(QPointF(pos))
+
+    # -------------------------------------------------------------------------------- bringing images in
+    def open_file(self, path: str | Path) -> None:
+        """Decode ``path`` in the background; then ``image_changed`` and ``image_dropped(path)``, or
+        ``drop_rejected(sentence)``."""
+        self._loader.load_file(path)
+
+    def paste_from_clipboard(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            self.drop_rejected.emit("The clipboard is empty.")
+            return
+        self._bring_in(mime, "pasted image")
+
+    def is_loading(self) -> bool:
+        return self._loader.busy()
+
+    def _bring_in(self, mime: QMimeData, label: str) -> None:
+        try:
+            source = mime_source(mime)
+        except StudioError as err:
+            self.drop_rejected.emit(str(err))
+            return
+        if isinstance(source, str):
+            self._loader.load_file(source)
+        elif isinstance(source, bytes):
+            self._loader.load_bytes(source, label)
+        else:
+            self._on_loaded(source, "")
+
+    def _on_loaded(self, image: QImage, path: str) -> None:
+        self.set_image(image)
+        self.image_dropped.emit(path)
+
+    # ------------------------------------------------------------------------------------ Qt overrides
+    def paintEvent(self, event: QPaintEvent) -> None:
+        exposed = event.rect()
+        size = self._area_size()
+        painter = QPainter(self)
+        painter.fillRect(exposed, painting.BACKGROUND)
+        overlay = self._result or self._preview
+        if self._pixmap is not None:
+            painting.draw_layer(painter, self._view, size, self._pixmap, exposed)
+        elif overlay is None:
+            painting.draw_empty_area(painter, painting.area_rect(self._view, size), size, HINT)
+        if overlay is not None:
+            painting.draw_layer(painter, self._view, size, overlay, exposed, smooth=True)
+        elif self._mask_visible and self._mask.overlay() is not None:
+            painter.setOpacity(self._opacity)
+            painting.draw_layer(painter, self._view, size, self._mask.overlay(), exposed)
+            painter.setOpacity(1.0)
+        if self._loader.busy():
+            painting.draw_notice(painter, self.rect(), "Opening the image…")
+        if not self._outline_rect().isEmpty():
+            painting.draw_brush_outline(painter, self._hover, self._brush_size / 2 * self._view.zoom)
+        painter.end()
+
+    def resizeEvent(self, event) -> None:
+        if self._fitted:
+            self.fit()
+        super().resizeEvent(event)
+
+    # ---------------------------------------------------------------------------------------- internals
+    def _begin_stroke(self, pos: QPointF, pressure: float) -> None:
+        if self._image is None:
+            return
+        self.mask_visible = True  # never paint blind
+        self._stroke = BrushStroke(self._mask, self._brush_size, self._hardness, self._tool == Tool.ERASER)
+        self._stroke_to(pos, pressure)
+
+    def _stroke_to(self, pos: QPointF, pressure: float) -> None:
+        dirty = self._stroke.move_to(self._view.to_image(pos), pressure)
+        if not dirty.isEmpty():
+            self._update_image_rect(dirty)
+
+    def _finish_stroke(self) -> None:
+        """Close the stroke in progress, if any, into one history entry."""
+        stroke, self._stroke = self._stroke, None
+        done = None if stroke is None else stroke.finish()
+        if done is None:
+            return
+        rect, before, after = done
+        text = "Erase" if stroke.erase else "Brush stroke"
+        self._undo.push(
+            Command(text, lambda: self._write_mask(rect, after), lambda: self._write_mask(rect, before), done=True)
+        )
+        self.mask_changed.emit()
+
+    def _pan(self, dx: float, dy: float) -> None:
+        self._view.pan(dx, dy)
+        self._fitted = False
+        self._view_moved()
+
+    def _outline_rect(self) -> QRect:
+        if self._hover is None or self._image is None or self._pan_from is not None or self._space_held:
+            return QRect()
+        return painting.brush_outline_rect(self._hover, self._brush_size / 2 * self._view.zoom)
+
+    def _area_size(self) -> QSize:
+        return self._image.size() if self._image is not None else QSize(self._generation_size)
+
+    def _mask_snapshot(self) -> QImage | None:
+        mask = self._mask.image()
+        return None if mask is None else QImage(mask)
+
+    def _push_state(self, text: str, after: _State) -> None:
+        before = _State(self.image(), self._mask_snapshot())
+        self._undo.push(Command(text, lambda: self._apply_state(after), lambda: self._apply_state(before)))
+
+    def _apply_state(self, state: _State) -> None:
+        old_size = self._area_size()
+        self._image = state.image
+        self._pixmap = None if state.image is None else QPixmap.fromImage(state.image)
+        self._mask.reset(QSize() if state.image is None else state.image.size(), state.mask)
+        self._preview = self._result = None
+        if self._area_size() != old_size:
+            self._area_resized()
+        self._update_cursor()
+        self.update()
+        self.image_changed.emit()
+        self.mask_changed.emit()
+
+    def _replace_mask(self, text: str, mask: QImage | None, undoable: bool = True) -> None:
+        self._finish_stroke()
+        before = self._mask_snapshot()
+        if undoable:
+            self._undo.push(Command(text, lambda: self._apply_mask(mask), lambda: self._apply_mask(before)))
+        else:
+            self._apply_mask(mask)
+
+    def _apply_mask(self, mask: QImage | None) -> None:
+        self._mask.replace(mask)
+        self._update_area()
+        self.mask_changed.emit()
+
+    def _invert(self) -> None:
+        self._mask.invert()
+        self._update_area()
+        self.mask_changed.emit()
+
+    def _write_mask(self, rect: QRect, pixels: QImage) -> None:
+        self._mask.write(rect, pixels)
+        self._update_image_rect(rect)
+        self.mask_changed.emit()
+
+    def _area_resized(self) -> None:
+        if self._fitted:
+            self.fit()
+        else:
+            self.update()
+
+    def _overlay_style_changed(self) -> None:
+        self._update_area()
+        self.overlay_changed.emit()
+
+    def _view_moved(self) -> None:
+        self.update()
+        self.view_changed.emit()
+
+    def _update_area(self) -> None:
+        size = self._area_size()
+        self._update_image_rect(QRect(0, 0, size.width(), size.height()))
+
+    def _update_image_rect(self, rect: QRect) -> None:
+        self.update(self._view.to_widget_rect(QRectF(rect)).toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def _update_cursor(self) -> None:
+        if self._pan_from is not None:
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif self._space_held:
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self._image is not None:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.unsetCursor()
