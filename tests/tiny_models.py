@@ -8,7 +8,8 @@ downloaded. A 4-step 64x64 generation on such a pipeline takes a fraction of a s
 - :func:`build_tiny_sd_inpaint` - SD 1.x inpainting (9-channel UNet, ``StableDiffusionInpaintPipeline``).
 - :func:`build_tiny_sd2` - SD 2.x (linear projections, gelu text encoder, PNDM with ``v_prediction``).
 - :func:`build_tiny_sdxl` - SDXL (two text encoders, ``text_time`` embedding, Euler discrete).
-- :func:`save_single_file` - any of those folders as an original LDM/SGM single-file ``.safetensors``.
+- :func:`save_single_file` - any of those folders as an original LDM/SGM single-file ``.safetensors``;
+  :func:`single_file_state_dict` does the key conversion on state dicts (also on meta tensors, full size).
 
 The two SDXL text encoders have different widths (32 and 64, like 768 and 1280 in the real model):
 diffusers' single-file loader tells them apart by the width of their position embeddings.
@@ -304,14 +305,33 @@ def _clip_to_openclip(sd: dict) -> dict:
     return out
 
 
-def save_single_file(pipeline_dir: Path, out_path: Path, *, half: bool = False) -> Path:
-    """Write a tiny (or any) diffusers SD1 / SD1-inpaint / SD2 / SDXL folder as one original-layout ``.safetensors``.
+def single_file_state_dict(unet: dict, unet_config: dict, vae: dict, vae_config: dict, text: dict,
+                           text_2: dict | None = None) -> dict:
+    """Diffusers state dicts (and the UNet/VAE configs) -> one original-layout state dict.
 
     SD 1.x: ``model.diffusion_model.*``, ``first_stage_model.*``, ``cond_stage_model.transformer.*`` (HF CLIP).
     SD 2.x (a UNet with linear projections and one text encoder): ``cond_stage_model.model.*`` (OpenCLIP) plus a
     ``text_projection`` like the real checkpoints carry (diffusers ignores it).
-    SDXL: ``conditioner.embedders.0.transformer.*`` (HF CLIP) and ``conditioner.embedders.1.model.*`` (OpenCLIP).
+    SDXL (``text_2`` given): ``conditioner.embedders.0.transformer.*`` (HF CLIP) and
+    ``conditioner.embedders.1.model.*`` (OpenCLIP). Works on meta tensors too (for full-size layout checks).
     """
+    state = {"model.diffusion_model." + k: v for k, v in _unet_to_ldm(unet, unet_config).items()}
+    state.update({"first_stage_model." + k: v for k, v in _vae_to_ldm(vae, vae_config).items()})
+    if text_2 is not None:
+        state.update({"conditioner.embedders.0.transformer." + k: v for k, v in _hf_clip(text).items()})
+        state.update({"conditioner.embedders.1.model." + k: v for k, v in _clip_to_openclip(text_2).items()})
+    elif unet_config.get("use_linear_projection"):
+        openclip = _clip_to_openclip(text)
+        width = openclip["positional_embedding"].shape[-1]
+        openclip.setdefault("text_projection", torch.eye(width, device=openclip["positional_embedding"].device))
+        state.update({"cond_stage_model.model." + k: v for k, v in openclip.items()})
+    else:
+        state.update({"cond_stage_model.transformer." + k: v for k, v in _hf_clip(text).items()})
+    return state
+
+
+def save_single_file(pipeline_dir: Path, out_path: Path, *, half: bool = False) -> Path:
+    """Write a diffusers SD1 / SD1-inpaint / SD2 / SDXL folder as one original-layout ``.safetensors``."""
     import json
 
     from safetensors.torch import load_file, save_file
@@ -320,25 +340,14 @@ def save_single_file(pipeline_dir: Path, out_path: Path, *, half: bool = False) 
 
     def part(name: str) -> tuple[dict, dict]:
         folder = pipeline_dir / name
-        weights = next(folder.glob("*.safetensors"))
-        return load_file(weights), json.loads((folder / "config.json").read_text())
+        weights = load_file(next(folder.glob("*.safetensors")))
+        return weights, json.loads((folder / "config.json").read_text())
 
     unet, unet_cfg = part("unet")
     vae, vae_cfg = part("vae")
     text, _ = part("text_encoder")
-    state = {"model.diffusion_model." + k: v for k, v in _unet_to_ldm(unet, unet_cfg).items()}
-    state.update({"first_stage_model." + k: v for k, v in _vae_to_ldm(vae, vae_cfg).items()})
-    if (pipeline_dir / "text_encoder_2").is_dir():
-        text2, _ = part("text_encoder_2")
-        state.update({"conditioner.embedders.0.transformer." + k: v for k, v in _hf_clip(text).items()})
-        state.update({"conditioner.embedders.1.model." + k: v for k, v in _clip_to_openclip(text2).items()})
-    elif unet_cfg.get("use_linear_projection"):
-        openclip = _clip_to_openclip(text)
-        width = openclip["positional_embedding"].shape[-1]
-        openclip.setdefault("text_projection", torch.eye(width))
-        state.update({"cond_stage_model.model." + k: v for k, v in openclip.items()})
-    else:
-        state.update({"cond_stage_model.transformer." + k: v for k, v in _hf_clip(text).items()})
+    text_2 = part("text_encoder_2")[0] if (pipeline_dir / "text_encoder_2").is_dir() else None
+    state = single_file_state_dict(unet, unet_cfg, vae, vae_cfg, text, text_2)
     if half:
         state = {k: v.half() for k, v in state.items()}
     out_path = Path(out_path)
