@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests import tiny_models
+
+
+def pytest_configure(config):
+    """Session-wide fixtures (built before any per-test fixture) must not touch the real user folder either."""
+    os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="studio-test-home-")
+    os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 @pytest.fixture(autouse=True)

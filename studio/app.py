@@ -1,0 +1,84 @@
+"""Composition root: ``studio`` opens the window, ``studio generate|info`` runs the command line.
+
+The window is shown before torch is imported: the engine module loads in the engine thread when the first
+model loads. Qt's event loop runs through qasync, so the session's asyncio tasks share it.
+"""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from studio import cli
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio",
+        description="Latent Studio: generate and inpaint images with latent diffusion models, locally.",
+        epilog="Headless: `studio generate --help` and `studio info IMAGE`.",
+    )
+    parser.add_argument("--model", help="diffusers folder, .safetensors checkpoint or Hugging Face id to open")
+    return parser
+
+
+def make_engine():
+    """The real engine. Called in the engine thread on the first model load, so torch is imported there."""
+    from studio.engine.engine import Engine
+
+    return Engine(device=None, previews="auto")
+
+
+def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):
+    """The fully wired main window (not shown). Needs a QApplication and a running qasync loop.
+
+    ``model`` is loaded at once; without it the last used model is. ``make_engine`` replaces the real engine
+    (tests only).
+    """
+    from studio.core.settings import load_settings
+    from studio.session import Session
+    from studio.ui.main_window import MainWindow
+
+    loaded = load_settings()
+    session = Session(make_engine)
+    window = MainWindow(session, loaded.settings, notice=loaded.notice)
+    source = model or loaded.settings.model
+    if source:
+        session.load_model(source)
+    return window
+
+
+def run_gui(model: str | None) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from studio.core.logs import setup_logging
+    from studio.ui.theme import apply_theme
+
+    log_path = setup_logging()
+    log.info("Starting the window (log: %s)", log_path)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Latent Studio")
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when the window has shut its session down
+    apply_theme(app)
+
+    async def session() -> None:
+        closed = asyncio.Event()
+        window = create_main_window(model)
+        window.closed.connect(closed.set)
+        window.show()
+        await closed.wait()
+
+    qasync.run(session())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in cli.COMMANDS:
+        return cli.main(argv)
+    args = build_parser().parse_args(argv)
+    return run_gui(args.model)

@@ -1,0 +1,147 @@
+"""The headless command line: ``studio generate`` and ``studio info``, on the same engine as the window."""
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from PIL import Image
+
+from studio.core.errors import GenerationCancelled, StudioError
+from studio.core.events import StepUpdate
+from studio.core.image_io import load_image, load_mask
+from studio.core.logs import setup_logging
+from studio.core.metadata import format_parameters, read_recipe
+from studio.core.outputs import save_image, write_png
+from studio.core.request import GenerationRequest
+from studio.core.samplers import SCHEDULER_NAMES
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("generate", "info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Latent Studio command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate images and save them with their recipe")
+    gen.add_argument("--model", required=True, help="diffusers folder, .safetensors checkpoint or hub id")
+    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--negative", default="", help="negative prompt")
+    gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
+    gen.add_argument("--steps", type=int, default=25)
+    gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
+    gen.add_argument("--width", type=int, default=None, help="default: the image's width, or the model's native size")
+    gen.add_argument("--height", type=int, default=None)
+    gen.add_argument("--scheduler", default=None, help=f"one of {', '.join(SCHEDULER_NAMES)}; default: the model's own")
+    gen.add_argument("--image", type=Path, default=None, help="start from this image (image-to-image)")
+    gen.add_argument("--strength", type=float, default=0.75, help="how much of --image to change (0-1]")
+    gen.add_argument("--mask", type=Path, default=None, help="white = repaint (inpainting; needs --image)")
+    gen.add_argument("--feather", type=int, default=8, help="mask feather radius in pixels")
+    gen.add_argument("--batch", type=int, default=1, help="images per run (seeds seed, seed+1, ...)")
+    gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
+    gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
+    gen.add_argument("--out", type=Path, default=None, help="output PNG (default: the outputs folder)")
+
+    info = sub.add_parser("info", help="print the recipe stored in an image")
+    info.add_argument("image", type=Path)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    log_path = setup_logging()
+    try:
+        return _COMMANDS[args.command](args)
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except GenerationCancelled:
+        print("cancelled: nothing was written", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback for us
+        log.exception("Unexpected failure in %s", args.command)
+        print(f"error: unexpected failure ({type(exc).__name__}); details in {log_path}", file=sys.stderr)
+        return 1
+
+
+def _request(args) -> GenerationRequest:
+    """Everything checkable without the model is checked here, before the (slow) model load."""
+    image = load_image(args.image) if args.image else None
+    mask = load_mask(args.mask, size=image.size) if args.mask else None
+    if mask is not None and image is None:
+        raise StudioError("--mask needs --image: a mask paints over an image.")
+    width, height = args.width, args.height
+    if image is not None:
+        width = width or image.width // 8 * 8
+        height = height or image.height // 8 * 8
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.Resampling.LANCZOS)
+            mask = mask.resize((width, height), Image.Resampling.NEAREST) if mask else None
+    request = GenerationRequest(
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        seed=args.seed,
+        steps=args.steps,
+        cfg_scale=args.cfg,
+        width=width or 512,
+        height=height or 512,
+        scheduler=args.scheduler,
+        batch_size=args.batch,
+        strength=args.strength,
+        init_image=image,
+        mask=mask,
+        mask_feather=args.feather,
+    )
+    request.validate()
+    return request
+
+
+class _ProgressBar:
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+
+    def __call__(self, update: StepUpdate) -> None:
+        self.stream = sys.stderr
+        done = int(self.width * update.step / update.total)
+        self.stream.write(f"\r[{'#' * done}{'.' * (self.width - done)}] step {update.step}/{update.total}")
+        if update.step == update.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _generate(args) -> int:
+    from studio.engine.engine import Engine  # torch loads only for commands that need it
+
+    request = _request(args)
+    engine = Engine(args.device, offload=args.offload, previews="linear")
+    info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
+    if args.width is None and args.height is None and request.init_image is None:
+        size = info.family.native_size
+        request = replace(request, width=size, height=size)
+    result = engine.generate(request, on_step=_ProgressBar())
+    for index, (image, recipe) in enumerate(zip(result.images, result.recipes)):
+        if args.out is None:
+            path = save_image(image, recipe)
+        else:
+            out = args.out if len(result.images) == 1 else args.out.with_stem(f"{args.out.stem}-{index + 1}")
+            path = write_png(out, image, recipe)
+        print(path)
+    return 0
+
+
+def _info(args) -> int:
+    recipe = read_recipe(args.image)
+    if recipe is None:
+        raise StudioError(f"'{args.image.name}' carries no generation recipe.")
+    print(format_parameters(recipe))
+    return 0
+
+
+_COMMANDS = {"generate": _generate, "info": _info}

@@ -1,0 +1,219 @@
+"""The engine: one loaded model, requests in, images (and a preview per denoising step) out."""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
+from PIL import Image
+
+from studio import __version__
+from studio.core import mask as maskmath
+from studio.core.cancel import CancelToken
+from studio.core.errors import GenerationCancelled, StudioError
+from studio.core.events import Finished, StepUpdate
+from studio.core.model_info import ModelInfo
+from studio.core.recipe import Recipe
+from studio.core.request import GenerationRequest, Mode
+from studio.core.samplers import sampler_label
+from studio.engine import memory
+from studio.engine.devices import DeviceChoice, choose_device
+from studio.engine.interrupt import Interrupted, interruptible
+from studio.engine.loading import LoadedPipeline, load_pipeline
+from studio.engine.previews import Previewer, X0Capture
+from studio.engine.schedulers import default_label, make_scheduler
+from studio.engine.taesd import find_tiny_autoencoder
+
+log = logging.getLogger(__name__)
+
+StepHandler = Callable[[StepUpdate], None]
+
+# Above this many pixels the VAE decodes in tiles: a full decode of a large image needs gigabytes.
+VAE_TILING_PIXELS = 1536 * 1536
+
+_AUTO_PIPELINES = {
+    Mode.TEXT_TO_IMAGE: AutoPipelineForText2Image,
+    Mode.IMAGE_TO_IMAGE: AutoPipelineForImage2Image,
+    Mode.INPAINT: AutoPipelineForInpainting,
+}
+
+
+class Engine:
+    """Owns one diffusers pipeline. Not thread-safe: use it from one thread (the worker's or the CLI's)."""
+
+    def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto") -> None:
+        """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off"."""
+        self.device: DeviceChoice = choose_device(device)
+        self.offload = offload and self.device.accelerated
+        self.previews = previews
+        self._loaded: LoadedPipeline | None = None
+        self._pipes: dict[Mode, object] = {}
+        self._previewer: Previewer | None = None
+
+    # -- loading -------------------------------------------------------------------------------------
+    def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
+        self.unload()
+        loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle)
+        if self.offload:
+            loaded.pipe.enable_model_cpu_offload(device=self.device.device)
+        self._loaded = loaded
+        self._pipes = {}
+        self._base_scheduler = loaded.pipe.scheduler
+        taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
+        self._previewer = Previewer(loaded.family, taesd)
+        log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)
+        return self.info
+
+    def unload(self) -> None:
+        self._loaded = None
+        self._pipes = {}
+        self._previewer = None
+        memory.release_memory(self.device.device)
+
+    @property
+    def info(self) -> ModelInfo | None:
+        if self._loaded is None:
+            return None
+        lp = self._loaded
+        return ModelInfo(
+            name=lp.name,
+            source=lp.name,
+            family=lp.family,
+            inpaint_unet=lp.inpaint_unet,
+            model_hash=lp.model_hash,
+            default_sampler=default_label(self._base_scheduler),
+            device=str(self.device.device),
+            dtype=str(self.device.dtype).removeprefix("torch."),
+        )
+
+    def _pipeline(self, mode: Mode):
+        """The pipeline for a mode, sharing the loaded components (no copy of the weights)."""
+        assert self._loaded is not None
+        # A dedicated inpainting UNet needs image + mask inputs in every mode.
+        if self._loaded.inpaint_unet:
+            mode = Mode.INPAINT
+        if mode not in self._pipes:
+            base = self._loaded.pipe
+            self._pipes[mode] = _AUTO_PIPELINES[mode].from_pipe(base)
+            self._pipes[mode].set_progress_bar_config(disable=True)
+        return self._pipes[mode]
+
+    # -- generating ----------------------------------------------------------------------------------
+    def generate(
+        self,
+        request: GenerationRequest,
+        on_step: StepHandler | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Finished:
+        """Run ``request``; returns the images and their recipes (not saved: the caller saves them).
+
+        Raises :class:`GenerationCancelled` when ``cancel`` is set (within one UNet block, no decode),
+        :class:`StudioError` for bad requests and out-of-memory.
+        """
+        if self._loaded is None:
+            raise StudioError("No model is loaded yet; choose a model first.")
+        request = request.with_concrete_seed()
+        request.validate()
+        cancel = cancel or CancelToken()
+        pipe = self._pipeline(request.mode)
+        pipe.scheduler = make_scheduler(request.scheduler, self._base_scheduler)
+        if request.width * request.height > VAE_TILING_PIXELS:
+            pipe.vae.enable_tiling()
+        else:
+            pipe.vae.disable_tiling()
+        capture = X0Capture(pipe.scheduler)
+        kwargs = self._call_arguments(request)
+        last = [time.perf_counter()]
+
+        def step_end(p, i, t, tensors):
+            if cancel.cancelled:
+                raise Interrupted
+            if on_step is not None and self.previews != "off" and capture.latest is not None:
+                now = time.perf_counter()
+                preview = self._previewer(capture.latest, now - last[0])
+                on_step(StepUpdate(step=i + 1, total=p.num_timesteps, preview=preview))
+                last[0] = time.perf_counter()
+            return {}
+
+        try:
+            with torch.inference_mode(), interruptible(pipe, cancel):
+                images = pipe(**kwargs, callback_on_step_end=step_end).images
+        except Interrupted:
+            pipe.maybe_free_model_hooks()
+            log.info("Generation cancelled")
+            raise GenerationCancelled() from None
+        except Exception as exc:
+            pipe.maybe_free_model_hooks()
+            if memory.is_out_of_memory(exc):
+                log.exception("Out of memory")
+                memory.release_memory(self.device.device)
+                raise memory.out_of_memory_error(request, self.device.device) from exc
+            raise
+        finally:
+            capture.restore()
+        if request.mode is Mode.INPAINT:
+            paste = maskmath.composite_mask(request.mask, request.mask_feather)
+            images = [maskmath.composite(request.init_image, img, paste) for img in images]
+        return Finished(images=images, recipes=[self._recipe(request, i) for i in range(len(images))])
+
+    def _call_arguments(self, request: GenerationRequest) -> dict:
+        generators = [torch.Generator("cpu").manual_seed(request.seed + i) for i in range(request.batch_size)]
+        kwargs = dict(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            num_inference_steps=request.steps,
+            guidance_scale=request.cfg_scale,
+            num_images_per_prompt=request.batch_size,
+            generator=generators,
+            output_type="pil",
+        )
+        mode = request.mode
+        if mode is Mode.TEXT_TO_IMAGE and self._loaded.inpaint_unet:
+            # An inpainting UNet makes a picture from nothing when everything is masked over a blank image.
+            blank = Image.new("RGB", (request.width, request.height), (127, 127, 127))
+            full = Image.new("L", blank.size, 255)
+            request = replace(request, init_image=blank, mask=full, strength=1.0)
+            mode = Mode.INPAINT
+        elif mode is Mode.IMAGE_TO_IMAGE and self._loaded.inpaint_unet:
+            request = replace(request, mask=Image.new("L", request.init_image.size, 255))
+            mode = Mode.INPAINT
+        if mode is Mode.TEXT_TO_IMAGE:
+            kwargs.update(width=request.width, height=request.height)
+        elif mode is Mode.IMAGE_TO_IMAGE:
+            kwargs.update(image=request.init_image, strength=request.strength)
+        else:
+            kwargs.update(
+                image=request.init_image,
+                mask_image=maskmath.dilate_to_grid(request.mask),
+                strength=request.strength,
+                width=request.width,
+                height=request.height,
+            )
+        return kwargs
+
+    def _recipe(self, request: GenerationRequest, index: int) -> Recipe:
+        lp = self._loaded
+        has_image = request.mode is not Mode.TEXT_TO_IMAGE
+        return Recipe(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            seed=request.seed + index,
+            steps=request.steps,
+            cfg_scale=request.cfg_scale,
+            width=request.width,
+            height=request.height,
+            sampler=sampler_label(request.scheduler) if request.scheduler else default_label(self._base_scheduler),
+            model=lp.name,
+            model_hash=lp.model_hash,
+            mode=request.mode.value,
+            strength=request.strength if has_image else None,
+            mask_feather=request.mask_feather if request.mode is Mode.INPAINT else None,
+            model_family=lp.family.value,
+            scheduler=request.scheduler or "",
+            batch_size=request.batch_size,
+            batch_index=index,
+            app_version=__version__,
+        )

@@ -1,0 +1,168 @@
+"""Loading a model from a local diffusers folder, a Hugging Face hub id, or a single-file checkpoint.
+
+Everything goes through :func:`load_pipeline`. Single-file checkpoints load with no network: their family
+is detected from the file's keys and a config-only folder shipped with the app is passed as ``config=``.
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import (
+    DiffusionPipeline,
+    StableDiffusionInpaintPipeline,
+    StableDiffusionPipeline,
+    StableDiffusionXLInpaintPipeline,
+    StableDiffusionXLPipeline,
+)
+from huggingface_hub.errors import LocalEntryNotFoundError
+
+from studio.core.errors import StudioError
+from studio.core.hashing import file_hash
+from studio.core.model_info import ModelFamily
+from studio.engine import families
+from studio.engine.devices import DeviceChoice
+
+log = logging.getLogger(__name__)
+
+SINGLE_FILE_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+_SINGLE_FILE_CLASSES = {
+    (False, False): StableDiffusionPipeline,
+    (False, True): StableDiffusionInpaintPipeline,
+    (True, False): StableDiffusionXLPipeline,
+    (True, True): StableDiffusionXLInpaintPipeline,
+}
+
+
+@dataclass
+class LoadedPipeline:
+    pipe: DiffusionPipeline
+    name: str
+    family: ModelFamily
+    inpaint_unet: bool
+    model_hash: str
+
+
+def load_pipeline(
+    source: str,
+    device: DeviceChoice,
+    *,
+    config_dir: Path | None = None,
+    allow_pickle: bool = False,
+) -> LoadedPipeline:
+    """Load ``source`` (folder, checkpoint file or hub id) onto ``device``.
+
+    ``config_dir`` overrides the shipped config folder for single-file checkpoints (used for models whose
+    architecture differs from the stock ones). ``allow_pickle`` lets ``.ckpt`` files load; they can run code.
+    """
+    path = Path(source).expanduser()
+    if path.is_dir():
+        loaded = _load_folder(path, device)
+    elif path.is_file():
+        loaded = _load_single_file(path, device, config_dir, allow_pickle)
+    elif _HUB_ID.match(source) and not path.suffix:
+        loaded = _load_hub(source, device)
+    else:
+        raise StudioError(f"No model found at '{source}': give a diffusers folder, a .safetensors file or a hub id.")
+    loaded.pipe.set_progress_bar_config(disable=True)
+    return loaded
+
+
+def _family_of(pipe: DiffusionPipeline) -> ModelFamily:
+    if getattr(pipe, "text_encoder_2", None) is not None:
+        return ModelFamily.SDXL
+    if pipe.unet.config.get("use_linear_projection"):
+        return ModelFamily.SD2
+    return ModelFamily.SD1
+
+
+def _finish(pipe: DiffusionPipeline, name: str, model_hash: str, device: DeviceChoice) -> LoadedPipeline:
+    if not hasattr(pipe, "unet"):
+        raise StudioError(f"'{name}' is not a Stable Diffusion 1.x, 2.x or SDXL model.")
+    pipe.to(device.device)
+    return LoadedPipeline(
+        pipe=pipe,
+        name=name,
+        family=_family_of(pipe),
+        inpaint_unet=pipe.unet.config.in_channels == 9,
+        model_hash=model_hash,
+    )
+
+
+def _weights_hash(folder: Path) -> str:
+    """A folder's hash is its UNet weights' hash, which is what tells two models apart."""
+    for pattern in ("unet/*.safetensors", "unet/*.bin"):
+        files = sorted(folder.glob(pattern))
+        if files:
+            return file_hash(files[0])
+    return ""
+
+
+def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
+    if not (folder / "model_index.json").is_file():
+        raise StudioError(f"'{folder}' is not a diffusers model folder (it has no model_index.json).")
+    try:
+        pipe = DiffusionPipeline.from_pretrained(folder, torch_dtype=device.dtype, local_files_only=True)
+    except Exception as exc:  # any failure here means a broken folder; the log has the details
+        log.exception("Loading folder %s failed", folder)
+        raise StudioError(f"The model folder '{folder.name}' is incomplete or damaged ({_short(exc)}).") from exc
+    return _finish(pipe, folder.name, _weights_hash(folder), device)
+
+
+def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None, allow_pickle: bool) -> LoadedPipeline:
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES and not allow_pickle:
+        raise StudioError(
+            f"'{path.name}' is a pickle checkpoint, which can run code when loaded; convert it to .safetensors, "
+            "or allow pickle files explicitly if you trust its source."
+        )
+    if suffix not in SINGLE_FILE_SUFFIXES + PICKLE_SUFFIXES:
+        raise StudioError(f"'{path.name}' is not a model file (expected .safetensors).")
+    if suffix in SINGLE_FILE_SUFFIXES:
+        family, inpaint = families.detect_checkpoint(path)
+    else:
+        family, inpaint = _detect_pickle(path)
+    cls = _SINGLE_FILE_CLASSES[(family is ModelFamily.SDXL, inpaint)]
+    config = config_dir or families.config_dir(family, inpaint)
+    try:
+        pipe = cls.from_single_file(
+            str(path), config=str(config), local_files_only=True, torch_dtype=device.dtype
+        )
+    except Exception as exc:  # any failure here means a broken or unsupported file; details in the log
+        log.exception("Loading checkpoint %s failed", path)
+        raise StudioError(f"The checkpoint '{path.name}' could not be loaded ({_short(exc)}).") from exc
+    return _finish(pipe, path.stem, file_hash(path), device)
+
+
+def _detect_pickle(path: Path) -> tuple[ModelFamily, bool]:
+    state = torch.load(path, map_location="meta", weights_only=False, mmap=True)
+    state = state.get("state_dict", state)
+    return families.detect_keys({k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")})
+
+
+def _load_hub(repo_id: str, device: DeviceChoice) -> LoadedPipeline:
+    """Use the hub cache when the model is there (works offline); download it otherwise."""
+    try:
+        pipe = DiffusionPipeline.from_pretrained(repo_id, torch_dtype=device.dtype, local_files_only=True)
+    except (OSError, LocalEntryNotFoundError):
+        log.info("%s is not cached; downloading", repo_id)
+        try:
+            pipe = DiffusionPipeline.from_pretrained(repo_id, torch_dtype=device.dtype, use_safetensors=True)
+        except Exception as exc:  # network, auth, missing repo: all mean "could not get it"
+            log.exception("Downloading %s failed", repo_id)
+            raise StudioError(
+                f"The model '{repo_id}' is not downloaded yet and could not be fetched from the hub ({_short(exc)})."
+            ) from exc
+    folder = Path(getattr(pipe, "_name_or_path", "") or "")
+    model_hash = _weights_hash(folder) if folder.is_dir() else ""
+    return _finish(pipe, repo_id, model_hash, device)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

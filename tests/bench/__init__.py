@@ -1,0 +1,1 @@
+"""Benchmarks: documented commands that print figures (never timed tests). See README, "Benchmarks"."""
