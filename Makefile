@@ -20,7 +20,6 @@ run: install
 	$(VENV)/bin/studio $(ARGS)
 
 test: install
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

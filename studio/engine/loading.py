@@ -146,21 +146,21 @@ def _detect_pickle(path: Path) -> tuple[ModelFamily, bool]:
 
 
 def _load_hub(repo_id: str, device: DeviceChoice) -> LoadedPipeline:
-    """Use the hub cache when the model is there (works offline); download it otherwise."""
+    """Use the hub cache when the model is there (works offline); download what the pipeline needs otherwise."""
     try:
-        pipe = DiffusionPipeline.from_pretrained(repo_id, torch_dtype=device.dtype, local_files_only=True)
+        folder = DiffusionPipeline.download(repo_id, local_files_only=True)
     except (OSError, LocalEntryNotFoundError):
         log.info("%s is not cached; downloading", repo_id)
         try:
-            pipe = DiffusionPipeline.from_pretrained(repo_id, torch_dtype=device.dtype, use_safetensors=True)
+            folder = DiffusionPipeline.download(repo_id, use_safetensors=True)
         except Exception as exc:  # network, auth, missing repo: all mean "could not get it"
             log.exception("Downloading %s failed", repo_id)
             raise StudioError(
                 f"The model '{repo_id}' is not downloaded yet and could not be fetched from the hub ({_short(exc)})."
             ) from exc
-    folder = Path(getattr(pipe, "_name_or_path", "") or "")
-    model_hash = _weights_hash(folder) if folder.is_dir() else ""
-    return _finish(pipe, repo_id, model_hash, device)
+    loaded = _load_folder(Path(folder), device)
+    loaded.name = repo_id
+    return loaded
 
 
 def _short(exc: BaseException) -> str:
