@@ -60,8 +60,7 @@ class CanvasInput:
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.modifiers() & _CTRL_ALT_META:
             if not event.isAutoRepeat():
-                self._space_held = True
-                self._update_cursor()
+                self._set_space_held(True)
             return
         action = self._key_action(event)
         if action is None:
@@ -71,14 +70,12 @@ class CanvasInput:
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            self._update_cursor()
+            self._set_space_held(False)
         else:
             super().keyReleaseEvent(event)
 
     def focusOutEvent(self, event) -> None:
-        self._space_held = False  # the release may go to another widget
-        self._update_cursor()
+        self._set_space_held(False)  # the release may go to another widget
         super().focusOutEvent(event)
 
     # ------------------------------------------------------------------------------------ mouse, wheel
@@ -151,6 +148,13 @@ class CanvasInput:
     def dropEvent(self, event: QDropEvent) -> None:
         event.acceptProposedAction()
         self._bring_in(event.mimeData(), "dropped image")
+
+    def _set_space_held(self, held: bool) -> None:
+        """Space turns the left button into a pan hand (and hides the brush outline meanwhile)."""
+        outline = self._outline_rect()
+        self._space_held = held
+        self.update(outline | self._outline_rect())
+        self._update_cursor()
 
     def _hover_to(self, pos: QPointF | None) -> None:
         old = self._outline_rect()

@@ -83,12 +83,16 @@ class ImageLoader(QObject):
             try:
                 image = decode()
             except StudioError as err:
-                reply.failed.emit(ticket, str(err))
+                answer = (reply.failed, ticket, str(err))
             except Exception as err:  # noqa: BLE001 - a worker must always answer
                 log.exception("Decoding an image failed")
-                reply.failed.emit(ticket, f"The image could not be opened ({type(err).__name__}).")
+                answer = (reply.failed, ticket, f"The image could not be opened ({type(err).__name__}).")
             else:
-                reply.done.emit(ticket, image, source)
+                answer = (reply.done, ticket, image, source)
+            try:
+                answer[0].emit(*answer[1:])
+            except RuntimeError:
+                pass  # the canvas was deleted (or the app closed) while decoding: nobody to tell
 
         self._set_busy(True)
         self._pool.start(run)

@@ -54,6 +54,7 @@ class MaskLayer:
         """The live buffer, created empty on first use."""
         if self._mask is None:
             self._mask = blank_mask(self._size)
+            self._overlay = self._blank_overlay()  # a blank mask shows nothing: nothing to recolour
         return self._mask
 
     def write(self, rect: QRect, pixels: QImage) -> None:
@@ -84,8 +85,7 @@ class MaskLayer:
             self._overlay = None
             return
         if self._overlay is None:
-            self._overlay = QPixmap(self._size)
-            self._overlay.fill(Qt.GlobalColor.transparent)
+            self._overlay = self._blank_overlay()
             rect = QRect(0, 0, self._size.width(), self._size.height())
         rect = rect & QRect(0, 0, self._size.width(), self._size.height())
         painter = QPainter(self._overlay)
@@ -97,3 +97,8 @@ class MaskLayer:
             tile.setAlphaChannel(self._mask.copy(band))
             painter.drawImage(band.topLeft(), tile)
         painter.end()
+
+    def _blank_overlay(self) -> QPixmap:
+        overlay = QPixmap(self._size)
+        overlay.fill(Qt.GlobalColor.transparent)
+        return overlay

@@ -49,7 +49,8 @@ def draw_notice(painter: QPainter, widget_rect: QRect, text: str) -> None:
 
 
 def brush_outline_rect(centre: QPointF, radius: float) -> QRect:
-    return QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius).toAlignedRect().adjusted(-3, -3, 3, 3)
+    box = QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius)
+    return box.toAlignedRect().adjusted(-3, -3, 3, 3)
 
 
 def draw_brush_outline(painter: QPainter, centre: QPointF, radius: float) -> None:

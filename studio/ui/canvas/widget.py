@@ -15,7 +15,7 @@ from studio.ui.canvas.commands import Command
 from studio.ui.canvas.decoding import decode_mask
 from studio.ui.canvas.extend import extend_image, extend_mask
 from studio.ui.canvas.input import ZOOM_STEP, CanvasInput
-from studio.ui.canvas.loading import ImageLoader, mime_source, offers_image
+from studio.ui.canvas.loading import ImageLoader, mime_source
 from studio.ui.canvas.mask_layer import MASK_FORMAT, MaskLayer, blank_mask, is_blank
 from studio.ui.canvas import painting
 from studio.ui.canvas.strokes import BrushStroke
@@ -85,7 +85,7 @@ class Canvas(CanvasInput, QWidget):
         self._loader = ImageLoader(self)
         self._loader.loaded.connect(self._on_loaded)
         self._loader.failed.connect(self.drop_rejected)
-        self._loader.busy_changed.connect(self.update)
+        self._loader.busy_changed.connect(self._loading_changed)
         self._update_cursor()
 
     # ------------------------------------------------------------------------------------ source image
@@ -113,9 +113,10 @@ class Canvas(CanvasInput, QWidget):
         """The size of the empty canvas shown (and previews scaled to) while there is no image."""
         if w <= 0 or h <= 0:
             raise ValueError(f"generation size must be positive, got {w}x{h}")
-        self._generation_size = QSize(w, h)
-        if self._image is None:
-            self._area_resized()
+        if QSize(w, h) != self._generation_size:
+            self._generation_size = QSize(w, h)
+            if self._image is None:
+                self.fit()
 
     def generation_size(self) -> QSize:
         return QSize(self._generation_size)
@@ -187,7 +188,9 @@ class Canvas(CanvasInput, QWidget):
         if self._image is None:
             raise StudioError("There is no image, so there is no mask to save.")
         self._finish_stroke()
-        mask = self._mask.image() or blank_mask(self._image.size())
+        mask = self._mask.image()
+        if mask is None:
+            mask = blank_mask(self._image.size())
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         mask.save(buffer, "PNG")
@@ -429,7 +432,7 @@ class Canvas(CanvasInput, QWidget):
         self._mask.reset(QSize() if state.image is None else state.image.size(), state.mask)
         self._preview = self._result = None
         if self._area_size() != old_size:
-            self._area_resized()
+            self.fit()  # a new picture (or a grown one) is shown whole
         self._update_cursor()
         self.update()
         self.image_changed.emit()
@@ -458,11 +461,8 @@ class Canvas(CanvasInput, QWidget):
         self._update_image_rect(rect)
         self.mask_changed.emit()
 
-    def _area_resized(self) -> None:
-        if self._fitted:
-            self.fit()
-        else:
-            self.update()
+    def _loading_changed(self, busy: bool) -> None:
+        self.update()
 
     def _overlay_style_changed(self) -> None:
         self._update_area()
