@@ -1,0 +1,133 @@
+"""User settings: a versioned JSON file under the app's root folder.
+
+Reading never fails: a damaged file is moved aside (kept for inspection) and the defaults are used, with a
+notice for the user; a field of the wrong type falls back to its own default and the rest is kept. Files
+written by older versions are upgraded step by step through :data:`MIGRATIONS`.
+"""
+
+import json
+import logging
+import time
+import typing
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from studio.core.atomic import atomic_write_text
+from studio.core.paths import studio_home
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_RECENT_MODELS = 10
+
+# MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict. Version 1 is the first one, so it is empty.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass
+class Settings:
+    prompt: str = ""
+    negative_prompt: str = ""
+    random_seed: bool = True
+    seed: int = 0
+    steps: int = 25
+    cfg_scale: float = 7.0
+    width: int = 512
+    height: int = 512
+    scheduler: str = ""  # "" keeps the model's own scheduler
+    batch_size: int = 1
+    model: str = ""  # folder, checkpoint file or hub id
+    recent_models: list[str] = field(default_factory=list)
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    splitter_sizes: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    notice: str | None = None  # one sentence for the user when the file could not be used as it was
+
+
+def push_recent(recent: list[str], source: str) -> list[str]:
+    """``recent`` with ``source`` first, without duplicates, at most MAX_RECENT_MODELS long."""
+    return list(dict.fromkeys([source, *recent]))[:MAX_RECENT_MODELS]
+
+
+def settings_path() -> Path:
+    return studio_home() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> LoadedSettings:
+    path = path or settings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedSettings(Settings())
+    except OSError as exc:
+        log.warning("Cannot read settings %s: %s", path, exc)
+        return LoadedSettings(Settings(), f"The settings file could not be read ({exc.strerror}); using defaults.")
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        data = _migrate(data)
+    except ValueError as exc:
+        kept = _move_aside(path)
+        log.warning("Settings file %s is damaged (%s); using defaults, kept it as %s", path, exc, kept)
+        where = f" (kept as {kept.name})" if kept else ""
+        return LoadedSettings(Settings(), f"The settings file was damaged and has been reset to defaults{where}.")
+    return LoadedSettings(_from_dict(data))
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    data = {"version": SCHEMA_VERSION, **asdict(settings)}
+    return atomic_write_text(path or settings_path(), json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"bad schema version {version!r}")
+    if version > SCHEMA_VERSION:
+        log.warning("Settings were written by a newer version (schema %d); reading what this one knows", version)
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+    return data
+
+
+def _from_dict(data: dict[str, Any]) -> Settings:
+    """Keep each known field whose value has the right type; anything else gets its default."""
+    values = {}
+    for f in fields(Settings):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if _valid(value, f.type):
+            values[f.name] = float(value) if f.type is float else value
+        else:
+            log.warning("Ignoring setting %s=%r (expected %s)", f.name, value, f.type)
+    return Settings(**values)
+
+
+def _valid(value: Any, kind: Any) -> bool:
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        return isinstance(value, list) and all(_valid(v, item) for v in value)
+    if isinstance(value, bool) or kind is bool:
+        return type(value) is kind  # bool is an int in Python, but not a valid seed or a valid flag value
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def _move_aside(path: Path) -> Path | None:
+    target = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    try:
+        path.replace(target)
+    except OSError:
+        log.exception("Could not move the damaged settings file aside")
+        return None
+    return target

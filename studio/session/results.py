@@ -1,0 +1,26 @@
+"""Finished images, saved before anyone sees them."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+from studio.core.events import Finished
+from studio.core.outputs import save_image
+from studio.core.recipe import Recipe
+from studio.workers.images import pil_to_qimage
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    path: Path
+    image: QImage
+    recipe: Recipe
+
+
+def save_results(finished: Finished) -> list[Result]:
+    """Blocking (runs in the session's IO thread): write each image with its recipe, then make its QImage."""
+    return [
+        Result(save_image(image, recipe), pil_to_qimage(image), recipe)
+        for image, recipe in zip(finished.images, finished.recipes)
+    ]

@@ -1,0 +1,211 @@
+"""The session: observable state the window binds to, and the one engine thread it drives.
+
+State changes only on the GUI thread. Model downloads and saving run as asyncio tasks on the qasync loop
+(their blocking parts in threads); inference runs in the engine thread. A generation stays "busy" until
+its images are on disk, so nothing a user generated is ever shown, or lost, before it is saved.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtGui import QImage
+
+from studio.core.errors import StudioError
+from studio.core.events import Finished
+from studio.core.model_info import ModelInfo
+from studio.core.request import GenerationRequest
+from studio.session.hub import download_model, is_hub_id
+from studio.session.observable import observable
+from studio.session.progress import ProgressClock
+from studio.session.results import save_results
+from studio.session.tasks import TaskSet, in_daemon_thread
+from studio.workers.engine_thread import EngineThread
+
+log = logging.getLogger(__name__)
+
+
+class ModelState(Enum):
+    NONE = "none"
+    DOWNLOADING = "downloading"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Session(QObject):
+    model_state_changed = Signal(object)
+    model_source_changed = Signal(str)
+    model_info_changed = Signal(object)
+    status_changed = Signal(str)
+    busy_changed = Signal(bool)
+    progress_changed = Signal(object)
+    results_changed = Signal(object)
+    last_seed_changed = Signal(object)
+    preview = Signal(QImage)  # one per denoising step
+    cancelled = Signal()
+    error = Signal(str)  # one sentence for the user; the log has the details
+
+    model_state = observable(ModelState.NONE)
+    model_source = observable("")
+    model_info = observable(None)  # ModelInfo | None
+    status = observable("No model: choose one in the model list.")
+    busy = observable(False)
+    progress = observable(None)  # Progress | None
+    results = observable(())  # tuple[Result, ...] of the last finished generation
+    last_seed = observable(None)  # int | None
+
+    def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
+        """``make_engine`` builds the engine; it is called in the engine thread on the first model load."""
+        super().__init__(parent)
+        self._engine = EngineThread(make_engine, self)
+        self._tasks = TaskSet()
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save")
+        self._loading: asyncio.Task | None = None  # a download that will be followed by a load
+        self._loads_queued = 0  # loads sent to the engine thread and not answered yet
+        self._clock = ProgressClock()
+        worker = self._engine.worker
+        worker.loaded.connect(self._on_loaded)
+        worker.load_failed.connect(self._on_load_failed)
+        worker.step.connect(self._on_step)
+        worker.finished.connect(self._on_finished)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.failed.connect(self._on_failed)
+
+    # -- questions the window asks ---------------------------------------------------------------
+    def generate_blocker(self) -> str | None:
+        """Why Generate cannot run now, in one sentence; None when it can."""
+        if self.busy:
+            return "A generation is running (Esc cancels it)."
+        return {
+            ModelState.NONE: "Choose a model first.",
+            ModelState.DOWNLOADING: "Wait for the model to finish downloading.",
+            ModelState.LOADING: "Wait for the model to finish loading.",
+            ModelState.FAILED: "The model could not be loaded; choose another one or try again.",
+            ModelState.READY: None,
+        }[self.model_state]
+
+    # -- models ----------------------------------------------------------------------------------
+    def load_model(self, source: str) -> None:
+        source = source.strip()
+        if not source or self.busy:
+            return
+        if self._loading is not None:
+            self._loading.cancel()  # a newer choice wins over a download still running
+            self._loading = None
+        self.model_source = source
+        self.model_info = None
+        if is_hub_id(source):
+            self._set_model_state(ModelState.DOWNLOADING, f"Downloading {source} from the Hugging Face hub...")
+            self._loading = self._tasks.spawn(self._download_then_load(source))
+        else:
+            self._start_load(source)
+
+    async def _download_then_load(self, source: str) -> None:
+        try:
+            await in_daemon_thread(download_model, source)
+        except StudioError as exc:
+            self._load_failed(str(exc))
+        else:
+            self._start_load(source)
+
+    def _start_load(self, source: str) -> None:
+        self._loading = None
+        self._loads_queued += 1
+        self._set_model_state(ModelState.LOADING, f"Loading {_display_name(source)}...")
+        self._engine.load(source)
+
+    def _last_load_done(self) -> bool:
+        """Count a finished load; False while a newer one is still queued (this one's outcome no longer matters)."""
+        self._loads_queued -= 1
+        return self._loads_queued == 0
+
+    def _on_loaded(self, info: ModelInfo) -> None:
+        if not self._last_load_done():
+            return
+        self.model_info = info
+        self._set_model_state(ModelState.READY, f"{info.name} · {info.family.label} · {info.device}")
+
+    def _on_load_failed(self, message: str) -> None:
+        if self._last_load_done():
+            self._load_failed(message)
+
+    def _load_failed(self, message: str) -> None:
+        self._set_model_state(ModelState.FAILED, "Model not loaded.")
+        self.error.emit(message)
+
+    def _set_model_state(self, state: ModelState, status: str) -> None:
+        self.status = status
+        self.model_state = state
+
+    # -- generating ------------------------------------------------------------------------------
+    def generate(self, request: GenerationRequest) -> bool:
+        """Start ``request``; False (with an ``error`` when the request is bad) if it cannot start now."""
+        if self.generate_blocker() is not None:
+            return False
+        request = request.with_concrete_seed()
+        try:
+            request.validate()
+        except StudioError as exc:
+            self.error.emit(str(exc))
+            return False
+        self.last_seed = request.seed
+        self.progress = None
+        self._clock.start()
+        self.busy = True
+        self._engine.generate(request)
+        return True
+
+    def cancel(self) -> None:
+        if self.busy:
+            self._engine.cancel()
+
+    def _on_step(self, step: int, total: int, image: QImage) -> None:
+        self.progress = self._clock.update(step, total)
+        self.preview.emit(image)
+
+    def _on_finished(self, finished: Finished) -> None:
+        # Submitted now, not when the task first runs, so that shutdown() can wait for it.
+        saving = self._io.submit(save_results, finished)
+        self._tasks.spawn(self._publish(saving))
+
+    async def _publish(self, saving) -> None:
+        try:
+            results = await asyncio.wrap_future(saving)
+        except Exception as exc:
+            log.exception("Saving the result failed")
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            self.error.emit(f"The result could not be saved to the outputs folder ({reason}); details are in the log.")
+        else:
+            self.results = tuple(results)
+            if results:
+                self.last_seed = results[0].recipe.seed
+        finally:
+            self.busy = False
+
+    def _on_cancelled(self) -> None:
+        self.busy = False
+        self.progress = None
+        self.cancelled.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.busy = False
+        self.progress = None
+        self.error.emit(message)
+
+    # -- the end ---------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel a running generation, stop the engine thread, and finish saving what was generated."""
+        self._tasks.cancel_all()
+        self._engine.stop()
+        # Results the worker sent just before it stopped are still queued for us: take them now so they get saved.
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        self._io.shutdown(wait=True)
+
+
+def _display_name(source: str) -> str:
+    return Path(source).name or source

@@ -1,0 +1,1 @@
+"""Widgets. They bind to the session; they never import torch, diffusers or the engine."""

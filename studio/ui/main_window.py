@@ -1,0 +1,220 @@
+"""The main window: prompt and parameters on the left, the canvas in the middle, state in the status bar.
+
+The window holds no generation state of its own: it binds to the :class:`Session` and turns clicks and
+shortcuts into session calls.
+"""
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.request import GenerationRequest
+from studio.core.settings import Settings, save_settings
+from studio.session import Result, Session
+from studio.ui.binding import bind
+from studio.ui.canvas import Canvas, CanvasToolbar
+from studio.ui.message_bar import MessageBar
+from studio.ui.model_picker import ModelPicker
+from studio.ui.params_panel import ParamsPanel
+from studio.ui.progress_bar import GenerationProgressBar
+from studio.ui.prompt_panel import PromptPanel
+from studio.ui.results_strip import ResultsStrip
+from studio.ui.status_bar import StatusBar
+
+TITLE = "Latent Studio"
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()  # after the session has shut down and the settings are saved
+
+    def __init__(self, session: Session, settings: Settings, notice: str | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(TITLE)
+        self.session = session
+        session.setParent(self)
+        self.settings = settings
+
+        self.model_picker = ModelPicker()
+        self.prompts = PromptPanel()
+        self.params = ParamsPanel()
+        self.generate_button = QPushButton("Generate", objectName="generateButton")
+        self.generate_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel", objectName="cancelButton")
+        self.cancel_button.setToolTip("Stop the generation (Esc); nothing is saved")
+        self.progress_bar = GenerationProgressBar()
+        self.message_bar = MessageBar()
+        self.canvas = Canvas()
+        self.canvas_toolbar = CanvasToolbar(self.canvas)
+        self.results_strip = ResultsStrip()
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
+        self._lay_out()
+        self._connect()
+        self._load_settings(settings)
+        if notice:
+            self.message_bar.show_message(notice, "info")
+        self.prompts.prompt_edit.setFocus()
+
+    # -- building ------------------------------------------------------------------------------
+    def _lay_out(self) -> None:
+        side = QWidget(objectName="controlPanel")
+        column = QVBoxLayout(side)
+        column.addWidget(QLabel("Model"))
+        column.addWidget(self.model_picker)
+        column.addSpacing(6)
+        column.addWidget(self.prompts, 1)
+        column.addSpacing(6)
+        column.addWidget(self.params)
+        column.addSpacing(6)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        self.generate_button.setMinimumHeight(34)
+        self.cancel_button.setMinimumHeight(34)
+
+        stage = QWidget(objectName="stage")
+        middle = QVBoxLayout(stage)
+        middle.setContentsMargins(0, 0, 0, 0)
+        middle.setSpacing(4)
+        middle.addWidget(self.message_bar)
+        middle.addWidget(self.canvas_toolbar)
+        middle.addWidget(self.canvas, 1)
+        middle.addWidget(self.results_strip)
+
+        self.splitter.addWidget(side)
+        self.splitter.addWidget(stage)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.setCentralWidget(self.splitter)
+
+    def _connect(self) -> None:
+        s = self.session
+        bind(s, "status", self.status.set_model_status)
+        bind(s, "model_source", self.model_picker.set_current)
+        bind(s, "model_info", self._model_info_changed)
+        bind(s, "last_seed", self.params.set_last_seed)
+        s.model_state_changed.connect(self._update_controls)
+        s.busy_changed.connect(self._busy_changed)
+        s.progress_changed.connect(self._progress_changed)
+        s.preview.connect(self.canvas.show_preview)
+        s.results_changed.connect(self._results_changed)
+        s.cancelled.connect(self._cancelled)
+        s.error.connect(self.show_error)
+        self._update_controls()
+
+        self.model_picker.chosen.connect(s.load_model)
+        self.params.size_changed.connect(self.canvas.set_generation_size)
+        self.canvas.set_generation_size(*self.params.size())
+        self.canvas.drop_rejected.connect(self.show_error)
+        self.results_strip.picked.connect(self._show_result)
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(s.cancel)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.generate)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, s.cancel)
+
+    # -- actions -------------------------------------------------------------------------------
+    def generate(self) -> None:
+        reason = self.session.generate_blocker()
+        if reason is not None:
+            self.status.showMessage(reason, 5000)
+            return
+        request = GenerationRequest(
+            prompt=self.prompts.prompt(), negative_prompt=self.prompts.negative_prompt(), **self.params.request_fields()
+        )
+        if self.session.generate(request):
+            self.canvas.clear_overlay()  # the last result would hide this run's previews
+            self.message_bar.hide()
+            self._save_settings()  # what was asked for survives a crash during the run
+
+    def show_error(self, message: str) -> None:
+        self.message_bar.show_message(message, "error")
+
+    # -- session -> widgets --------------------------------------------------------------------
+    def _update_controls(self) -> None:
+        reason = self.session.generate_blocker()
+        self.generate_button.setEnabled(reason is None)
+        self.generate_button.setToolTip(reason or "Generate (Ctrl+Enter)")
+        self.cancel_button.setEnabled(self.session.busy)
+        self.model_picker.setEnabled(not self.session.busy)
+
+    def _model_info_changed(self, info) -> None:
+        if info is None:
+            self.setWindowTitle(TITLE)
+            return
+        self.setWindowTitle(f"{info.name} - {TITLE}")
+        self.params.set_family(info.family)
+        self.params.set_model_sampler(info.default_sampler)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self._update_controls()
+        if busy:
+            self.progress_bar.show_starting()
+        elif self.progress_bar.maximum() == 0:  # ended before the first step (cancelled or failed)
+            self.progress_bar.show_idle("")
+
+    def _progress_changed(self, progress) -> None:
+        if progress is not None:
+            self.progress_bar.show_progress(progress)
+
+    def _results_changed(self, results: tuple[Result, ...]) -> None:
+        self.results_strip.set_results(results)
+        count = len(results)
+        self.status.showMessage(f"Saved {count} image{'s' if count != 1 else ''} to {results[0].path.parent}", 8000)
+
+    def _show_result(self, result: Result) -> None:
+        self.canvas.show_result(result.image)
+        self.status.set_saved(result.path)
+
+    def _cancelled(self) -> None:
+        self.canvas.clear_overlay()
+        self.progress_bar.show_idle("Cancelled")
+        self.status.showMessage("Cancelled: nothing was saved.", 5000)
+
+    # -- settings and closing ------------------------------------------------------------------
+    def _load_settings(self, settings: Settings) -> None:
+        self.prompts.load(settings)
+        self.params.load(settings)
+        self.model_picker.set_recent(settings.recent_models)
+        geometry = QByteArray.fromBase64(settings.window_geometry.encode("ascii"))
+        if geometry.isEmpty() or not self.restoreGeometry(geometry):
+            self.resize(1280, 820)
+        if len(settings.splitter_sizes) == 2 and all(size > 0 for size in settings.splitter_sizes):
+            self.splitter.setSizes(settings.splitter_sizes)
+        else:
+            self.splitter.setSizes([360, 920])
+
+    def _store_settings(self) -> Settings:
+        settings = self.settings
+        self.prompts.store(settings)
+        self.params.store(settings)
+        settings.recent_models = self.model_picker.recent()
+        if self.session.model_source:
+            settings.model = self.session.model_source
+        settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        settings.splitter_sizes = self.splitter.sizes()
+        return settings
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self._store_settings())
+        except OSError as exc:
+            self.show_error(f"The settings could not be saved ({exc.strerror or exc}).")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._save_settings()
+        self.session.shutdown()
+        super().closeEvent(event)
+        self.closed.emit()

@@ -1,0 +1,199 @@
+"""Generation parameters: seed, steps, CFG, size, scheduler and batch size."""
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from studio.core.model_info import ModelFamily
+from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
+from studio.core.samplers import SAMPLER_LABELS
+from studio.core.settings import Settings
+from studio.ui.sizes import foreign_preset, native_sizes, size_label
+
+MAX_STEPS = 500
+MODEL_DEFAULT = "Model default"
+
+
+class SideSpinBox(QSpinBox):
+    """An image side in pixels: steps of 8, and a typed value is rounded to the nearest multiple of 8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setRange(64, MAX_SIDE)
+        self.setSingleStep(8)
+        self.setSuffix(" px")
+        self.setAccelerated(True)
+
+    def validate(self, text: str, pos: int):
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Acceptable and self.valueFromText(text) % 8:
+            state = QValidator.State.Intermediate
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if not digits:
+            return text
+        value = min(max(round(int(digits) / 8) * 8, self.minimum()), self.maximum())
+        return self.textFromValue(value)
+
+
+class ParamsPanel(QWidget):
+    size_changed = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._last_seed: int | None = None
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.seed_spin = QDoubleSpinBox(objectName="seedSpin", decimals=0, minimum=0, maximum=MAX_SEED)
+        self.seed_spin.setToolTip("The seed decides the starting noise: same seed and settings, same image.")
+        self.random_seed_check = QCheckBox("Random", objectName="seedRandomCheck")
+        self.random_seed_check.setToolTip("Pick a new seed for every generation (the seed used is shown here).")
+        self.reuse_seed_button = QToolButton(objectName="reuseSeedButton", text="↺ Last")
+        self.reuse_seed_button.setToolTip("Reuse the last seed (and keep it fixed).")
+        self.reuse_seed_button.setEnabled(False)
+        form.addRow("Seed", _row(self.seed_spin, self.random_seed_check, self.reuse_seed_button))
+
+        self.steps_spin = QSpinBox(objectName="stepsSpin", minimum=1, maximum=MAX_STEPS)
+        self.steps_spin.setToolTip("Denoising steps: more is slower and usually cleaner.")
+        self.cfg_spin = QDoubleSpinBox(objectName="cfgSpin", decimals=1, minimum=0.0, maximum=50.0, singleStep=0.5)
+        self.cfg_spin.setToolTip("Guidance (CFG) scale: how strictly the image follows the prompt.")
+        form.addRow("Steps", _row(self.steps_spin, QLabel("CFG"), self.cfg_spin))
+
+        self.size_combo = QComboBox(objectName="sizeCombo")
+        self.size_combo.setToolTip("Sizes the model was trained around; other sizes may repeat or stretch subjects.")
+        form.addRow("Size", self.size_combo)
+        self.width_spin = SideSpinBox()
+        self.width_spin.setObjectName("widthSpin")
+        self.height_spin = SideSpinBox()
+        self.height_spin.setObjectName("heightSpin")
+        self.swap_button = QToolButton(objectName="swapSizeButton", text="⇄")
+        self.swap_button.setToolTip("Swap width and height.")
+        form.addRow("", _row(self.width_spin, QLabel("×"), self.height_spin, self.swap_button))
+
+        self.scheduler_combo = QComboBox(objectName="schedulerCombo")
+        self.scheduler_combo.addItem(MODEL_DEFAULT, "")
+        for name, label in SAMPLER_LABELS.items():
+            self.scheduler_combo.addItem(label, name)
+        self.scheduler_combo.setToolTip("The sampler. LCM only suits LCM models.")
+        form.addRow("Sampler", self.scheduler_combo)
+
+        self.batch_spin = QSpinBox(objectName="batchSpin", minimum=1, maximum=MAX_BATCH)
+        self.batch_spin.setToolTip("Images per generation (seeds seed, seed+1, ...).")
+        form.addRow("Batch", self.batch_spin)
+
+        self.set_family(ModelFamily.SD1)
+        self.random_seed_check.toggled.connect(self.seed_spin.setDisabled)
+        self.reuse_seed_button.clicked.connect(self._reuse_seed)
+        self.size_combo.activated.connect(self._pick_size)
+        self.swap_button.clicked.connect(self._swap)
+        for spin in (self.width_spin, self.height_spin):
+            spin.valueChanged.connect(self._size_edited)
+
+    # -- settings ------------------------------------------------------------------------------
+    def load(self, settings: Settings) -> None:
+        self.seed_spin.setValue(min(max(settings.seed, 0), MAX_SEED))
+        self.random_seed_check.setChecked(settings.random_seed)
+        self.seed_spin.setDisabled(settings.random_seed)
+        self.steps_spin.setValue(settings.steps)
+        self.cfg_spin.setValue(settings.cfg_scale)
+        self.set_size(settings.width, settings.height)
+        index = self.scheduler_combo.findData(settings.scheduler)
+        self.scheduler_combo.setCurrentIndex(max(index, 0))
+        self.batch_spin.setValue(settings.batch_size)
+
+    def store(self, settings: Settings) -> None:
+        settings.random_seed = self.random_seed_check.isChecked()
+        settings.seed = int(self.seed_spin.value())
+        settings.steps = self.steps_spin.value()
+        settings.cfg_scale = self.cfg_spin.value()
+        settings.width, settings.height = self.size()
+        settings.scheduler = self.scheduler_combo.currentData()
+        settings.batch_size = self.batch_spin.value()
+
+    # -- what a request needs ------------------------------------------------------------------
+    def request_fields(self) -> dict:
+        width, height = self.size()
+        return dict(
+            seed=None if self.random_seed_check.isChecked() else int(self.seed_spin.value()),
+            steps=self.steps_spin.value(),
+            cfg_scale=self.cfg_spin.value(),
+            width=width,
+            height=height,
+            scheduler=self.scheduler_combo.currentData() or None,
+            batch_size=self.batch_spin.value(),
+        )
+
+    def size(self) -> tuple[int, int]:
+        return self.width_spin.value(), self.height_spin.value()
+
+    def set_size(self, width: int, height: int) -> None:
+        self.width_spin.setValue(width)
+        self.height_spin.setValue(height)
+
+    # -- the model and the last run ------------------------------------------------------------
+    def set_family(self, family: ModelFamily) -> None:
+        """Offer ``family``'s native sizes; a preset size of another family becomes this family's native square."""
+        sizes = native_sizes(family)
+        self.size_combo.clear()
+        for width, height in sizes:
+            self.size_combo.addItem(size_label(width, height), _size_key(width, height))
+        self.size_combo.addItem("Custom", "")
+        if foreign_preset(self.size(), family):
+            self.set_size(*sizes[0])
+        self._size_edited()
+
+    def set_model_sampler(self, label: str | None) -> None:
+        self.scheduler_combo.setItemText(0, f"{MODEL_DEFAULT} ({label})" if label else MODEL_DEFAULT)
+
+    def set_last_seed(self, seed: int | None) -> None:
+        """Remember the seed of the last run; in random mode the seed box shows it."""
+        self._last_seed = seed
+        self.reuse_seed_button.setEnabled(seed is not None)
+        if seed is not None and self.random_seed_check.isChecked():
+            self.seed_spin.setValue(seed)
+
+    def _reuse_seed(self) -> None:
+        if self._last_seed is not None:
+            self.random_seed_check.setChecked(False)
+            self.seed_spin.setValue(self._last_seed)
+
+    def _pick_size(self, index: int) -> None:
+        key = self.size_combo.itemData(index)
+        if key:
+            self.set_size(*map(int, key.split("x")))
+
+    def _swap(self) -> None:
+        width, height = self.size()
+        self.set_size(height, width)
+
+    def _size_edited(self) -> None:
+        index = self.size_combo.findData(_size_key(*self.size()))
+        self.size_combo.setCurrentIndex(index if index >= 0 else self.size_combo.count() - 1)
+        self.size_changed.emit(*self.size())
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, (QSpinBox, QDoubleSpinBox)) else 0)
+    return row
+
+
+def _size_key(width: int, height: int) -> str:
+    return f"{width}x{height}"

@@ -1,0 +1,43 @@
+"""The progress bar: step i/N, speed and time left."""
+
+from PySide6.QtWidgets import QProgressBar, QWidget
+
+from studio.session import Progress
+
+
+def describe(progress: Progress) -> str:
+    parts = [f"Step {progress.step}/{progress.total}"]
+    if progress.rate:
+        # Slow machines take seconds per step; "0.1 it/s" reads worse than "9.8 s/it".
+        parts.append(f"{progress.rate:.1f} it/s" if progress.rate >= 1 else f"{1 / progress.rate:.1f} s/it")
+    if progress.eta is not None and progress.step < progress.total:
+        parts.append(f"ETA {_duration(progress.eta)}")
+    return " · ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+class GenerationProgressBar(QProgressBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("progressBar")
+        self.setTextVisible(True)
+        self.show_idle("")
+
+    def show_idle(self, text: str) -> None:
+        self.setRange(0, 1)
+        self.setValue(0)
+        self.setFormat(text)
+
+    def show_starting(self) -> None:
+        """Before the first step (prompt encoding, warm-up): a busy indicator."""
+        self.setRange(0, 0)
+        self.setFormat("Starting...")
+
+    def show_progress(self, progress: Progress) -> None:
+        self.setRange(0, progress.total)
+        self.setValue(progress.step)
+        self.setFormat(describe(progress))

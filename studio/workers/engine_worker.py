@@ -1,0 +1,71 @@
+"""The engine's side of the thread boundary: loads models and runs generations, reporting through signals.
+
+The worker lives in the engine thread, so its slots run there and may block for as long as inference takes.
+``make_engine`` is called on the first load, in that thread: importing the engine (and torch) happens there,
+never at start-up. It is given by the composition root, so this layer does not import the engine itself.
+"""
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage
+
+from studio.core.cancel import CancelToken
+from studio.core.errors import GenerationCancelled, StudioError
+from studio.core.events import StepUpdate
+from studio.core.request import GenerationRequest
+from studio.workers.images import array_to_qimage
+
+log = logging.getLogger(__name__)
+
+
+class EngineWorker(QObject):
+    loaded = Signal(object)  # ModelInfo
+    load_failed = Signal(str)
+    step = Signal(int, int, QImage)  # steps done, total, preview
+    finished = Signal(object)  # studio.core.events.Finished (images not saved yet)
+    cancelled = Signal()
+    failed = Signal(str)
+
+    def __init__(self, make_engine: Callable[[], object]) -> None:
+        super().__init__()
+        self._make_engine = make_engine
+        self._engine = None
+
+    @Slot(str)
+    def load(self, source: str) -> None:
+        try:
+            if self._engine is None:
+                self._engine = self._make_engine()
+            info = self._engine.load(source)
+        except StudioError as exc:
+            log.warning("Loading %s failed: %s", source, exc)
+            self.load_failed.emit(str(exc))
+        except Exception as exc:  # a bug or an unforeseen library error: one sentence here, details in the log
+            log.exception("Loading %s failed", source)
+            self.load_failed.emit(f"Loading '{source}' failed unexpectedly ({type(exc).__name__}); details are in the log.")
+        else:
+            self.loaded.emit(info)
+
+    @Slot(object, object)
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> None:
+        try:
+            if cancel.cancelled:  # cancelled while this request waited in the queue
+                raise GenerationCancelled()
+            if self._engine is None:
+                raise StudioError("No model is loaded yet; choose a model first.")
+            result = self._engine.generate(request, on_step=self._report_step, cancel=cancel)
+        except GenerationCancelled:
+            self.cancelled.emit()
+        except StudioError as exc:
+            log.warning("Generation failed: %s", exc)
+            self.failed.emit(str(exc))
+        except Exception as exc:
+            log.exception("Generation failed")
+            self.failed.emit(f"The generation failed unexpectedly ({type(exc).__name__}); details are in the log.")
+        else:
+            self.finished.emit(result)
+
+    def _report_step(self, update: StepUpdate) -> None:
+        self.step.emit(update.step, update.total, array_to_qimage(update.preview))

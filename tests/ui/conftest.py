@@ -1,0 +1,36 @@
+"""Window fixtures: a qasync loop, and main windows that are closed (and their engine threads stopped) after each test."""
+
+import pytest
+
+from studio.app import create_main_window
+from tests.ui.fixtures import qloop  # noqa: F401 - shared with tests/test_session*.py
+
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def open_window(qtbot, qloop):  # noqa: F811
+    """``open_window(model=None, make_engine=None, show=True)``: a main window built like the app builds it."""
+
+    windows = []
+
+    def open_(model=None, make_engine=None, show=True):
+        kwargs = {"make_engine": make_engine} if make_engine is not None else {}
+        window = create_main_window(model, **kwargs)
+        windows.append(window)  # pytest-qt's addWidget keeps only a weak reference
+        if show:
+            window.show()
+            qtbot.waitExposed(window)
+        return window
+
+    yield open_
+    for window in windows:
+        window.close()  # stops the engine thread; closing twice is harmless
+
+
+def wait_ready(qtbot, window):
+    qtbot.waitUntil(lambda: window.generate_button.isEnabled(), timeout=TIMEOUT)
+
+
+def wait_idle(qtbot, window):
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=TIMEOUT)
