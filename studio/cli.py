@@ -11,6 +11,7 @@ from PIL import Image
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.image_io import load_image, load_mask
+from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.metadata import format_parameters, read_recipe
 from studio.core.outputs import save_image, write_png
@@ -33,13 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
     gen.add_argument("--steps", type=int, default=25)
     gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
-    gen.add_argument("--width", type=int, default=None, help="default: the image's width, or the model's native size")
+    gen.add_argument("--width", type=int, default=None,
+                     help="generation size; default: the model's native size (with --image: fitted to it)")
     gen.add_argument("--height", type=int, default=None)
     gen.add_argument("--scheduler", default=None, help=f"one of {', '.join(SCHEDULER_NAMES)}; default: the model's own")
     gen.add_argument("--image", type=Path, default=None, help="start from this image (image-to-image)")
     gen.add_argument("--strength", type=float, default=0.75, help="how much of --image to change (0-1]")
     gen.add_argument("--mask", type=Path, default=None, help="white = repaint (inpainting; needs --image)")
     gen.add_argument("--feather", type=int, default=8, help="mask feather radius in pixels")
+    gen.add_argument("--only-masked", action="store_true",
+                     help="generate only the masked region (plus --padding) at the model's size, then paste it back")
+    gen.add_argument("--padding", type=int, default=32, help="context around the mask for --only-masked")
     gen.add_argument("--batch", type=int, default=1, help="images per run (seeds seed, seed+1, ...)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
@@ -71,36 +76,29 @@ def main(argv: list[str]) -> int:
         return 1
 
 
-def _request(args) -> GenerationRequest:
+def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image | None]:
     """Everything checkable without the model is checked here, before the (slow) model load."""
+    if args.mask is not None and args.image is None:
+        raise StudioError("--mask needs --image: a mask paints over an image.")
     image = load_image(args.image) if args.image else None
     mask = load_mask(args.mask, size=image.size) if args.mask else None
-    if mask is not None and image is None:
-        raise StudioError("--mask needs --image: a mask paints over an image.")
-    width, height = args.width, args.height
-    if image is not None:
-        width = width or image.width // 8 * 8
-        height = height or image.height // 8 * 8
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.LANCZOS)
-            mask = mask.resize((width, height), Image.Resampling.NEAREST) if mask else None
-    request = GenerationRequest(
+    template = GenerationRequest(
         prompt=args.prompt,
         negative_prompt=args.negative,
         seed=args.seed,
         steps=args.steps,
         cfg_scale=args.cfg,
-        width=width or 512,
-        height=height or 512,
+        width=args.width or 512,
+        height=args.height or 512,
         scheduler=args.scheduler,
         batch_size=args.batch,
         strength=args.strength,
-        init_image=image,
-        mask=mask,
         mask_feather=args.feather,
     )
-    request.validate()
-    return request
+    template.validate()
+    if image is not None and not 0 < args.strength <= 1:
+        raise StudioError(f"Strength must be above 0 and at most 1 (got {args.strength:g}).")
+    return template, image, mask
 
 
 class _ProgressBar:
@@ -119,14 +117,17 @@ class _ProgressBar:
 def _generate(args) -> int:
     from studio.engine.engine import Engine  # torch loads only for commands that need it
 
-    request = _request(args)
+    template, image, mask = _template(args)
     engine = Engine(args.device, offload=args.offload, previews="linear")
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
-    if args.width is None and args.height is None and request.init_image is None:
-        size = info.family.native_size
-        request = replace(request, width=size, height=size)
-    result = engine.generate(request, on_step=_ProgressBar())
-    for index, (image, recipe) in enumerate(zip(result.images, result.recipes)):
+    native = info.family.native_size
+    size = (args.width or native, args.height or native) if args.width or args.height else None
+    if image is None and size is None:
+        template = replace(template, width=native, height=native)
+    job = image_job(template, image, mask, native=native, only_masked=args.only_masked, padding=args.padding,
+                    size=size)
+    result = engine.generate(job.request, on_step=_ProgressBar())
+    for index, (image, recipe) in enumerate(zip(job.place(result.images), result.recipes)):
         if args.out is None:
             path = save_image(image, recipe)
         else:

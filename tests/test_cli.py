@@ -143,3 +143,23 @@ def test_entry_point_exit_code_and_log(tiny_sd_dir, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: No model found") and "Traceback" not in proc.stderr
     assert (tmp_path / "home" / "logs" / "studio.log").is_file()
+
+
+@pytest.mark.parametrize("only_masked", [False, True])
+def test_odd_sized_image_comes_back_at_its_own_size_with_unmasked_pixels_intact(tiny_sd_dir, tmp_path, only_masked):
+    src = Image.fromarray(np.random.default_rng(2).integers(0, 256, (150, 203, 3), dtype=np.uint8))
+    src.save(tmp_path / "src.png")
+    mask = Image.new("L", src.size, 0)
+    mask.paste(255, (100, 60, 130, 90))
+    mask.save(tmp_path / "mask.png")
+    out = tmp_path / "out.png"
+    args = ["generate", "--model", str(tiny_sd_dir), "--prompt", "a cat", "--steps", "2", "--device", "cpu",
+            "--image", str(tmp_path / "src.png"), "--mask", str(tmp_path / "mask.png"), "--feather", "2",
+            "--out", str(out)] + (["--only-masked"] if only_masked else [])
+    assert _run(*args) == 0
+    result, source = np.asarray(Image.open(out).convert("RGB")), np.asarray(src)
+    assert result.shape == source.shape
+    far = np.ones(source.shape[:2], bool)
+    far[40:110, 80:150] = False
+    assert np.array_equal(result[far], source[far])
+    assert not np.array_equal(result[60:90, 100:130], source[60:90, 100:130])

@@ -107,7 +107,7 @@ def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
     if not (folder / "model_index.json").is_file():
         raise StudioError(f"'{folder}' is not a diffusers model folder (it has no model_index.json).")
     try:
-        pipe = DiffusionPipeline.from_pretrained(folder, torch_dtype=device.dtype, local_files_only=True)
+        pipe = DiffusionPipeline.from_pretrained(folder, dtype=device.dtype, local_files_only=True)
     except Exception as exc:  # any failure here means a broken folder; the log has the details
         log.exception("Loading folder %s failed", folder)
         raise StudioError(f"The model folder '{folder.name}' is incomplete or damaged ({_short(exc)}).") from exc
@@ -131,7 +131,7 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
     config = config_dir or families.config_dir(family, inpaint)
     try:
         pipe = cls.from_single_file(
-            str(path), config=str(config), local_files_only=True, torch_dtype=device.dtype
+            str(path), config=str(config), local_files_only=True, dtype=device.dtype
         )
     except Exception as exc:  # any failure here means a broken or unsupported file; details in the log
         log.exception("Loading checkpoint %s failed", path)
