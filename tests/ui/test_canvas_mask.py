@@ -110,28 +110,41 @@ def test_soft_brush_falls_off_towards_the_edge(painted, qtbot):
     assert row[x + 21] == 0
 
 
+def pen(kind=QPointingDevice.PointerType.Pen) -> QPointingDevice:
+    caps = QInputDevice.Capability.Position | QInputDevice.Capability.Pressure
+    return QPointingDevice("test pen", 99, QInputDevice.DeviceType.Stylus, kind, caps, 1, 2)
+
+
+def tablet_click(canvas: Canvas, device: QPointingDevice, at: QPointF, pressure: float) -> None:
+    press = (QEvent.Type.TabletPress, Qt.MouseButton.LeftButton)
+    release = (QEvent.Type.TabletRelease, Qt.MouseButton.NoButton)
+    for kind, buttons in (press, release):
+        event = QTabletEvent(
+            kind, device, at, canvas.mapToGlobal(at), pressure, 0, 0, 0, 0, 0,
+            Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, buttons,
+        )
+        QApplication.sendEvent(canvas, event)
+        assert event.isAccepted()  # handled as a pen stroke, no synthesized mouse events
+
+
 def test_tablet_pressure_scales_the_brush(painted):
-    pen = QPointingDevice(
-        "test pen", 99, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
-        QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 2,
-    )
     painted.brush_size = 40
     centre = QPointF(widget_point(painted, 100, 100))
     x, y = image_point(painted, centre.toPoint())
-
-    def tablet(kind, pressure, buttons):
-        event = QTabletEvent(
-            kind, pen, centre, painted.mapToGlobal(centre), pressure, 0, 0, 0, 0, 0,
-            Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, buttons,
-        )
-        QApplication.sendEvent(painted, event)
-        assert event.isAccepted()
-
-    tablet(QEvent.Type.TabletPress, 0.25, Qt.MouseButton.LeftButton)
-    tablet(QEvent.Type.TabletRelease, 0.25, Qt.MouseButton.NoButton)
+    tablet_click(painted, pen(), centre, 0.25)
     left, right = dab_extent(pixels(painted.mask()), x, y)
     assert 3 <= left <= 5 and 3 <= right <= 5  # a quarter of the 20 px radius
     assert painted.undo_stack().count() == 2  # set image + the pen stroke
+
+
+def test_pen_eraser_end_erases(painted):
+    painted.fill_mask()
+    centre = QPointF(widget_point(painted, 100, 100))
+    x, y = image_point(painted, centre.toPoint())
+    tablet_click(painted, pen(QPointingDevice.PointerType.Eraser), centre, 1.0)
+    mask = pixels(painted.mask())
+    assert mask[y, x] == 0 and mask[y, x + 15] == 255
+    assert painted.tool == Tool.BRUSH
 
 
 def test_brush_size_keys(painted, qtbot):

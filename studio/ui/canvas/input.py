@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QPointingDevice,
     QTabletEvent,
     QWheelEvent,
 )
@@ -116,14 +117,16 @@ class CanvasInput:
         event.accept()
 
     def tabletEvent(self, event: QTabletEvent) -> None:
-        """Pen strokes with pressure; anything else is left to the mouse events Qt synthesizes."""
+        """Pen strokes with pressure (the pen's eraser end erases); anything else, such as a barrel
+        button pan, is left to the mouse events Qt synthesizes from unaccepted tablet events."""
         kind, pos = event.type(), event.position()
         if self._image is None or self._space_held or self._pan_from is not None:
             event.ignore()
             return
         if kind == QEvent.Type.TabletPress and event.button() == Qt.MouseButton.LeftButton and self._stroke is None:
             self.setFocus(Qt.FocusReason.MouseFocusReason)
-            self._begin_stroke(pos, event.pressure())
+            eraser_end = event.pointerType() == QPointingDevice.PointerType.Eraser
+            self._begin_stroke(pos, event.pressure(), erase=True if eraser_end else None)
         elif kind == QEvent.Type.TabletMove:
             self._hover_to(pos)
             if self._stroke is not None:

@@ -33,9 +33,6 @@ class MaskLayer:
         self._overlay: QPixmap | None = None
         self._color = QColor(255, 48, 48)
 
-    def size(self) -> QSize:
-        return self._size
-
     def image(self) -> QImage | None:
         """The live buffer; painters draw into it and then call :meth:`refresh`."""
         return self._mask

@@ -1,31 +1,23 @@
 """A compact row of mask tools bound to a :class:`Canvas`; it keeps itself in step with the canvas,
-so keys pressed on the canvas (B, E, [, ]) and code that sets canvas properties show up here."""
+so keys pressed on the canvas (B, E, [, ]) and code that sets canvas properties show up here.
+
+A QToolBar (usable in any layout, not only a QMainWindow): when the window is narrow, the tools that
+do not fit move into its overflow menu instead of forcing the window wider."""
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QColorDialog,
-    QHBoxLayout,
-    QLabel,
-    QSizePolicy,
-    QSlider,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QButtonGroup, QColorDialog, QLabel, QSlider, QToolBar, QToolButton, QWidget
 
 from studio.ui.canvas.widget import MAX_BRUSH, MIN_BRUSH, Canvas, Tool
 
 
-class CanvasToolbar(QWidget):
+class CanvasToolbar(QToolBar):
     def __init__(self, canvas: Canvas, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Mask tools", parent)
         self.setObjectName("canvasToolbar")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setMovable(False)
+        self.setFloatable(False)
         self._canvas = canvas
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(4)
 
         self.brush_button = self._button("brushButton", "Brush", "Paint the area to repaint (B)", checkable=True)
         self.eraser_button = self._button("eraserButton", "Eraser", "Erase the mask (E)", checkable=True)
@@ -88,9 +80,8 @@ class CanvasToolbar(QWidget):
         mask_group = (self.invert_button, self.clear_button, self.fill_button)
         for group in (brush_group, overlay_group, mask_group, (self.undo_button, self.redo_button, self.fit_button)):
             for widget in group:
-                layout.addWidget(widget)
-            layout.addSpacing(8)
-        layout.addStretch(1)
+                self.addWidget(widget)
+            self.addSeparator()
 
         canvas.tool_changed.connect(self._sync)
         canvas.brush_changed.connect(self._sync)
@@ -119,6 +110,7 @@ class CanvasToolbar(QWidget):
         slider.setToolTip(tip)
         slider.setAccessibleName(tip)
         slider.setRange(low, high)
+        slider.setMinimumWidth(60)
         slider.setMaximumWidth(120)
         return slider
 

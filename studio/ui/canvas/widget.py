@@ -42,6 +42,9 @@ class _State:
 
 
 class Canvas(CanvasInput, QWidget):
+    """Shows the source image and paints its inpainting mask; see :mod:`studio.ui.canvas.input` for the
+    mouse, pen and keyboard controls. Everything that changes the image or the mask is on one undo stack."""
+
     image_changed = Signal()  # the source image was set, replaced, cleared or extended
     mask_changed = Signal()  # after each stroke (on release), mask operation, undo or redo
     view_changed = Signal()  # zoom or pan changed
@@ -379,11 +382,13 @@ class Canvas(CanvasInput, QWidget):
         super().resizeEvent(event)
 
     # ---------------------------------------------------------------------------------------- internals
-    def _begin_stroke(self, pos: QPointF, pressure: float) -> None:
+    def _begin_stroke(self, pos: QPointF, pressure: float, erase: bool | None = None) -> None:
+        """``erase`` overrides the current tool (a pen's eraser end)."""
         if self._image is None:
             return
         self.mask_visible = True  # never paint blind
-        self._stroke = BrushStroke(self._mask, self._brush_size, self._hardness, self._tool == Tool.ERASER)
+        erase = self._tool == Tool.ERASER if erase is None else erase
+        self._stroke = BrushStroke(self._mask, self._brush_size, self._hardness, erase)
         self._stroke_to(pos, pressure)
 
     def _stroke_to(self, pos: QPointF, pressure: float) -> None:
