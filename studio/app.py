@@ -6,7 +6,9 @@ model loads. Qt's event loop runs through qasync, so the session's asyncio tasks
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable
 
@@ -69,6 +71,9 @@ def run_gui(model: str | None) -> int:
         closed = asyncio.Event()
         window = create_main_window(model)
         window.closed.connect(closed.set)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C in the terminal closes the window properly
+            with contextlib.suppress(NotImplementedError):  # not on Windows' event loops
+                asyncio.get_running_loop().add_signal_handler(signum, window.close)
         window.show()
         await closed.wait()
 

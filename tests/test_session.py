@@ -50,14 +50,16 @@ def test_generate_is_blocked_until_a_model_is_ready(qtbot, make_session):
 
 def test_results_are_saved_before_they_are_published(qtbot, make_session):
     session = ready(qtbot, make_session())
-    previews, progress = [], []
+    previews, progress, threads = [], [], set()
     session.preview.connect(previews.append)
+    session.preview.connect(lambda _: threads.add(threading.current_thread()))  # state changes on the GUI thread
     session.progress_changed.connect(progress.append)
     seen_on_disk = []
     session.results_changed.connect(lambda results: seen_on_disk.extend(r.path.is_file() for r in results))
     with qtbot.waitSignal(session.busy_changed, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
         assert session.generate(GenerationRequest("a fox", seed=7, steps=4, width=64, height=64, batch_size=2))
     assert len(previews) == 4 and not previews[-1].isNull()
+    assert threads == {threading.main_thread()}
     assert [p.step for p in progress] == [1, 2, 3, 4] and progress[-1].total == 4
     assert seen_on_disk == [True, True]
     assert [r.recipe.seed for r in session.results] == [7, 8]

@@ -15,6 +15,7 @@ class Progress:
     total: int
     rate: float | None = None  # steps per second
     eta: float | None = None  # seconds left
+    elapsed: float = 0.0  # seconds since the generation started
 
     @property
     def fraction(self) -> float:
@@ -42,4 +43,4 @@ class ProgressClock:
         else:
             rate = None
         eta = (total - step) / rate if rate else None
-        return Progress(step, total, rate, eta)
+        return Progress(step, total, rate, eta, now - self._started)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.request import GenerationRequest
 from studio.core.settings import Settings, save_settings
-from studio.session import Result, Session
+from studio.session import ModelState, Result, Session
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.message_bar import MessageBar
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         bind(s, "model_source", self.model_picker.set_current)
         bind(s, "model_info", self._model_info_changed)
         bind(s, "last_seed", self.params.set_last_seed)
-        s.model_state_changed.connect(self._update_controls)
+        s.model_state_changed.connect(self._model_state_changed)
         s.busy_changed.connect(self._busy_changed)
         s.progress_changed.connect(self._progress_changed)
         s.preview.connect(self.canvas.show_preview)
@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.generate)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, s.cancel)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self, self.close)
 
     # -- actions -------------------------------------------------------------------------------
     def generate(self) -> None:
@@ -150,6 +151,13 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(self.session.busy)
         self.model_picker.setEnabled(not self.session.busy)
 
+    def _model_state_changed(self, state: ModelState) -> None:
+        self._update_controls()
+        if state in (ModelState.DOWNLOADING, ModelState.LOADING):
+            self.progress_bar.show_busy("Loading the model...")
+        else:
+            self.progress_bar.show_idle("")
+
     def _model_info_changed(self, info) -> None:
         if info is None:
             self.setWindowTitle(TITLE)
@@ -161,7 +169,7 @@ class MainWindow(QMainWindow):
     def _busy_changed(self, busy: bool) -> None:
         self._update_controls()
         if busy:
-            self.progress_bar.show_starting()
+            self.progress_bar.show_busy("Starting...")
         elif self.progress_bar.maximum() == 0:  # ended before the first step (cancelled or failed)
             self.progress_bar.show_idle("")
 
@@ -171,6 +179,8 @@ class MainWindow(QMainWindow):
 
     def _results_changed(self, results: tuple[Result, ...]) -> None:
         self.results_strip.set_results(results)
+        if not results:
+            return
         count = len(results)
         self.status.showMessage(f"Saved {count} image{'s' if count != 1 else ''} to {results[0].path.parent}", 8000)
 

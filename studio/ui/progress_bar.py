@@ -10,7 +10,9 @@ def describe(progress: Progress) -> str:
     if progress.rate:
         # Slow machines take seconds per step; "0.1 it/s" reads worse than "9.8 s/it".
         parts.append(f"{progress.rate:.1f} it/s" if progress.rate >= 1 else f"{1 / progress.rate:.1f} s/it")
-    if progress.eta is not None and progress.step < progress.total:
+    if progress.step == progress.total:
+        parts.append(f"done in {_duration(progress.elapsed)}")
+    elif progress.eta is not None:
         parts.append(f"ETA {_duration(progress.eta)}")
     return " · ".join(parts)
 
@@ -32,10 +34,10 @@ class GenerationProgressBar(QProgressBar):
         self.setValue(0)
         self.setFormat(text)
 
-    def show_starting(self) -> None:
-        """Before the first step (prompt encoding, warm-up): a busy indicator."""
+    def show_busy(self, text: str) -> None:
+        """Work of unknown length (a model load, the time before the first step): a busy indicator."""
         self.setRange(0, 0)
-        self.setFormat("Starting...")
+        self.setFormat(text)
 
     def show_progress(self, progress: Progress) -> None:
         self.setRange(0, progress.total)

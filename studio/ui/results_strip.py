@@ -20,7 +20,8 @@ class ResultsStrip(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setFixedHeight(THUMB + 26)
+        self.setGridSize(QSize(THUMB + 36, THUMB + 22))  # room for a 10-digit seed under each thumbnail
+        self.setFixedHeight(THUMB + 30)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._results: list[Result] = []
         self.currentRowChanged.connect(self._row_changed)

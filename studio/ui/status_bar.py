@@ -15,6 +15,8 @@ class StatusBar(QStatusBar):
         self.saved_label = QLabel(objectName="lastSavedLabel")
         self.saved_label.setToolTip("Open the saved image")
         self.saved_label.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+        for label in (self.model_label, self.saved_label):
+            label.setContentsMargins(6, 0, 6, 0)
         self.addWidget(self.model_label, 1)
         self.addPermanentWidget(self.saved_label)
 

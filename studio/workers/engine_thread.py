@@ -27,6 +27,7 @@ class EngineThread(QObject):
         self._thread.setObjectName("engine")
         self.worker = EngineWorker(make_engine)
         self.worker.moveToThread(self._thread)
+        self._thread.started.connect(self.worker.name_thread)
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
         self._token: CancelToken | None = None

@@ -6,6 +6,7 @@ never at start-up. It is given by the composition root, so this layer does not i
 """
 
 import logging
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -32,6 +33,11 @@ class EngineWorker(QObject):
         super().__init__()
         self._make_engine = make_engine
         self._engine = None
+
+    @Slot()
+    def name_thread(self) -> None:
+        """Log records from this thread say "engine" (Python sees a QThread as an anonymous "Dummy" thread)."""
+        threading.current_thread().name = "engine"
 
     @Slot(str)
     def load(self, source: str) -> None:

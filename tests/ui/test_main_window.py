@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 from studio.core.paths import outputs_dir
 from studio.core.settings import load_settings, save_settings, Settings, settings_path
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
+from studio.session import Progress
+from studio.ui.progress_bar import describe
 from tests.ui.fakes import FakeEngine
 
 CONTROLS = [
@@ -222,3 +224,10 @@ def test_closing_during_a_run_stops_the_engine_thread(window, qtbot):
     window.close()
     assert not thread.isRunning()
     assert list(outputs_dir().iterdir()) == []
+
+
+def test_progress_text_reads_naturally():
+    assert describe(Progress(3, 25, rate=2.5, eta=8.8, elapsed=2.0)) == "Step 3/25 · 2.5 it/s · ETA 9 s"
+    assert describe(Progress(3, 25, rate=0.2, eta=110, elapsed=15)) == "Step 3/25 · 5.0 s/it · ETA 1 min 50 s"
+    assert describe(Progress(25, 25, rate=0.2, eta=0, elapsed=125.2)) == "Step 25/25 · 5.0 s/it · done in 2 min 05 s"
+    assert describe(Progress(1, 25)) == "Step 1/25"
