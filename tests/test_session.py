@@ -135,3 +135,48 @@ def test_progress_rate_is_measured_from_the_first_step():
     assert clock.update(2, 5).rate == pytest.approx(1.0)
     third = clock.update(3, 5)
     assert third.rate == pytest.approx(2 / 1.5) and third.eta == pytest.approx(1.5)
+
+
+def test_a_hub_model_is_downloaded_off_the_gui_thread_then_loaded(qtbot, make_session, monkeypatch):
+    from studio.session import session as session_module
+
+    downloads = []
+
+    def fake_download(repo_id):
+        downloads.append((repo_id, threading.current_thread() is threading.main_thread()))
+        return "/cache/models--owner--model"
+
+    monkeypatch.setattr(session_module, "download_model", fake_download)
+    session = make_session()
+    states = []
+    session.model_state_changed.connect(states.append)
+    ready(qtbot, session, "owner/model")
+    assert downloads == [("owner/model", False)]
+    assert states == [ModelState.DOWNLOADING, ModelState.LOADING, ModelState.READY]
+    assert session.model_info.source == "owner/model"  # the engine loads the id, now from the hub cache
+
+
+def test_a_newer_choice_wins_over_a_download_in_progress(qtbot, make_session, monkeypatch):
+    from studio.session import session as session_module
+
+    release = threading.Event()
+    monkeypatch.setattr(session_module, "download_model", lambda repo_id: release.wait(5))
+    session = make_session()
+    session.load_model("owner/slow-model")
+    assert session.model_state is ModelState.DOWNLOADING
+    ready(qtbot, session, "/models/local")
+    release.set()
+    qtbot.wait(100)
+    assert session.model_source == "/models/local" and session.model_info.source == "/models/local"
+    assert session.model_state is ModelState.READY
+
+
+def test_only_the_last_of_several_queued_loads_counts(qtbot, make_session):
+    session = make_session()
+    infos = []
+    session.model_info_changed.connect(infos.append)
+    session.load_model("/models/broken")  # fails, but a newer load is already queued behind it
+    errors = []
+    session.error.connect(errors.append)
+    ready(qtbot, session, "/models/good")
+    assert errors == [] and [i.source for i in infos if i] == ["/models/good"]

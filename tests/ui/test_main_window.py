@@ -80,9 +80,10 @@ def test_ctrl_enter_generates_from_anywhere_and_shows_the_saved_result(window, e
     assert window.progress_bar.value() == window.progress_bar.maximum()
     assert window.progress_bar.text().startswith(f"Step {engine.requests[-1].steps}/{engine.requests[-1].steps}")
     assert not window.cancel_button.isEnabled() and window.generate_button.isEnabled()
-    ctrl_enter(qtbot, window.prompts.negative_edit)  # the negative prompt's own Ctrl+Enter is not swallowed
-    wait_idle(qtbot, window)
-    assert len(engine.requests) == 2
+    for widget in (window.prompts.negative_edit, window.canvas, window.params.seed_spin):  # no widget swallows it
+        ctrl_enter(qtbot, widget)
+        wait_idle(qtbot, window)
+    assert len(engine.requests) == 4
 
 
 def test_escape_cancels(window, model, qtbot):
@@ -90,7 +91,8 @@ def test_escape_cancels(window, model, qtbot):
     window.session._engine.worker._engine.gate = gate
     window.params.steps_spin.setValue(200)
     window.generate()
-    qtbot.keyClick(window.prompts.prompt_edit, Qt.Key.Key_Escape)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
     gate.set()
     qtbot.waitSignal(window.session.cancelled, timeout=TIMEOUT)
     wait_idle(qtbot, window)
