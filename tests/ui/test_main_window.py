@@ -6,8 +6,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
+from studio.core.errors import StudioError
 from studio.core.paths import outputs_dir
-from studio.core.settings import load_settings, save_settings, Settings, settings_path
+from studio.core.settings import Settings, load_settings, settings_path
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 from studio.session import Progress
 from studio.ui.progress_bar import describe
@@ -233,3 +234,24 @@ def test_progress_text_reads_naturally():
     assert describe(Progress(3, 25, rate=0.2, eta=110, elapsed=15)) == "Step 3/25 · 5.0 s/it · ETA 1 min 50 s"
     assert describe(Progress(25, 25, rate=0.2, eta=0, elapsed=125.2)) == "Step 25/25 · 5.0 s/it · done in 2 min 05 s"
     assert describe(Progress(1, 25)) == "Step 1/25"
+
+
+class RunsOutOfMemoryOnce(FakeEngine):
+    def generate(self, request, on_step=None, cancel=None):
+        if not self.requests:
+            self.requests.append(request)
+            raise StudioError("Ran out of memory generating 1 x 64x64 on CPU; try a smaller size.")
+        return super().generate(request, on_step, cancel)
+
+
+def test_out_of_memory_is_a_message_and_the_next_run_works(open_window, model, qtbot):
+    window = open_window(model, make_engine=RunsOutOfMemoryOnce)
+    wait_ready(qtbot, window)
+    window.params.set_size(64, 64)
+    window.generate()
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=TIMEOUT)
+    assert window.message_bar.text().startswith("Ran out of memory")
+    assert window.generate_button.isEnabled() and window.progress_bar.maximum() > 0
+    window.generate()
+    wait_idle(qtbot, window)
+    assert len(list(outputs_dir().iterdir())) == 1 and not window.message_bar.isVisible()
