@@ -15,6 +15,7 @@ def pytest_configure(config):
     """Session-wide fixtures (built before any per-test fixture) must not touch the real user folder either."""
     os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="studio-test-home-")
     os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
