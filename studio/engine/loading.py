@@ -5,7 +5,6 @@ is detected from the file's keys and a config-only folder shipped with the app i
 """
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from studio.core.errors import StudioError
 from studio.core.hashing import file_hash
 from studio.core.model_info import ModelFamily
+from studio.core.sources import is_hub_id
 from studio.engine import families
 from studio.engine.devices import DeviceChoice
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 SINGLE_FILE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 _SINGLE_FILE_CLASSES = {
     (False, False): StableDiffusionPipeline,
@@ -65,7 +64,7 @@ def load_pipeline(
         loaded = _load_folder(path, device)
     elif path.is_file():
         loaded = _load_single_file(path, device, config_dir, allow_pickle)
-    elif _HUB_ID.match(source) and not path.suffix:
+    elif is_hub_id(source):
         loaded = _load_hub(source, device)
     else:
         raise StudioError(f"No model found at '{source}': give a diffusers folder, a .safetensors file or a hub id.")

@@ -5,22 +5,14 @@ single-file checkpoints and half-precision or non-EMA copies that many repositor
 """
 
 import logging
-import re
 from pathlib import Path
 
 from studio.core.errors import StudioError
 
 log = logging.getLogger(__name__)
 
-# The same rule the engine uses: "owner/name", no file suffix, and not something on disk.
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 ALLOW_PATTERNS = ["model_index.json", "*/*.json", "*/*.txt", "*/*.safetensors"]
 IGNORE_PATTERNS = ["*.fp16.*", "*non_ema*", "*.ema.*"]
-
-
-def is_hub_id(source: str) -> bool:
-    path = Path(source).expanduser()
-    return bool(_HUB_ID.match(source)) and not path.suffix and not path.exists()
 
 
 def download_model(repo_id: str) -> Path:

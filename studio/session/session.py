@@ -19,7 +19,8 @@ from studio.core.errors import StudioError
 from studio.core.events import Finished
 from studio.core.model_info import ModelInfo
 from studio.core.request import GenerationRequest
-from studio.session.hub import download_model, is_hub_id
+from studio.core.sources import is_hub_id
+from studio.session.hub import download_model
 from studio.session.observable import observable
 from studio.session.progress import ProgressClock
 from studio.session.results import save_results
