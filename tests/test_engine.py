@@ -262,3 +262,22 @@ def test_bad_requests_are_refused_with_one_sentence(sd_engine, kw, message):
 def test_generating_without_a_model_is_a_clear_error():
     with pytest.raises(StudioError, match="No model is loaded"):
         Engine("cpu").generate(_request())
+
+
+def test_sdxl_image_to_image_and_inpainting(tiny_sdxl_dir):
+    from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
+
+    engine = Engine("cpu", previews="linear")
+    engine.load(str(tiny_sdxl_dir))
+    src, mask = _source(), _painted_mask()
+    common = dict(prompt="a red fox in snow", negative_prompt="blurry", num_inference_steps=4, guidance_scale=6.5,
+                  image=src, seed=42)
+    img2img = engine.generate(_request(init_image=src, strength=0.6)).images[0]
+    expected = _direct(tiny_sdxl_dir, StableDiffusionXLImg2ImgPipeline, strength=0.6, **common)
+    assert np.array_equal(_pixels(img2img), _pixels(expected))
+    inpainted = _pixels(engine.generate(_request(init_image=src, mask=mask, strength=1.0, mask_feather=3)).images[0])
+    expected = _direct(tiny_sdxl_dir, StableDiffusionXLInpaintPipeline, mask_image=maskmath.dilate_to_grid(mask),
+                       strength=1.0, width=SIZE, height=SIZE, **common)
+    paste = np.asarray(maskmath.composite_mask(mask, 3))
+    assert np.array_equal(inpainted[paste == 0], _pixels(src)[paste == 0])
+    assert np.array_equal(inpainted[paste == 255], _pixels(expected)[paste == 255])
