@@ -35,18 +35,20 @@ def make_engine():
 
 
 def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):
-    """The fully wired main window (not shown). Needs a QApplication and a running qasync loop.
+    """The fully wired main window (not shown), with the canvas and prompt of the last session restored.
+    Needs a QApplication and a running qasync loop.
 
     ``model`` is loaded at once; without it the last used model is. ``make_engine`` replaces the real engine
     (tests only).
     """
     from studio.core.settings import load_settings
+    from studio.core.workspace import Workspace
     from studio.session import Session
     from studio.ui.main_window import MainWindow
 
     loaded = load_settings()
     session = Session(make_engine)
-    window = MainWindow(session, loaded.settings, notice=loaded.notice)
+    window = MainWindow(session, loaded.settings, Workspace(), notice=loaded.notice)
     source = model or loaded.settings.model
     if source:
         session.load_model(source)

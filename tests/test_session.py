@@ -180,3 +180,49 @@ def test_only_the_last_of_several_queued_loads_counts(qtbot, make_session):
     session.error.connect(errors.append)
     ready(qtbot, session, "/models/good")
     assert errors == [] and [i.source for i in infos if i] == ["/models/good"]
+
+
+def test_a_canvas_image_is_fitted_off_the_gui_thread_and_results_come_back_at_its_size(qtbot, make_session,
+                                                                                        monkeypatch):
+    from PySide6.QtGui import QColor, QImage
+
+    from studio.session import session as session_module
+
+    engine = FakeEngine()
+    session = ready(qtbot, make_session(engine))
+    threads = []
+    prepare = session_module.prepare_job
+    monkeypatch.setattr(session_module, "prepare_job",
+                        lambda *a, **k: (threads.append(threading.current_thread()), prepare(*a, **k))[1])
+    source = QImage(1000, 700, QImage.Format.Format_RGB32)
+    source.fill(QColor(10, 20, 30))
+    mask = QImage(1000, 700, QImage.Format.Format_Grayscale8)
+    mask.fill(0)
+    mask.setPixelColor(500, 300, QColor(255, 255, 255))
+    with qtbot.waitSignal(session.results_changed, timeout=TIMEOUT):
+        assert session.generate(GenerationRequest("x", steps=2), source, mask, only_masked=True, padding=16)
+    assert threads and threads[0] is not threading.main_thread()
+    sent = engine.requests[-1]
+    assert sent.mask is not None and sent.width < 300 and sent.height < 300
+    left, top, right, bottom = session.preview_box
+    assert left < 500 < right and top < 300 < bottom and right - left < 300
+    assert session.results[0].image.size().toTuple() == (1000, 700)
+
+
+def test_cancel_while_the_canvas_image_is_prepared_never_starts_the_engine(qtbot, make_session, monkeypatch):
+    from PySide6.QtGui import QImage
+
+    from studio.session import session as session_module
+
+    engine = FakeEngine()
+    session = ready(qtbot, make_session(engine))
+    release = threading.Event()
+    prepare = session_module.prepare_job
+    monkeypatch.setattr(session_module, "prepare_job", lambda *a, **k: (release.wait(5), prepare(*a, **k))[1])
+    source = QImage(64, 64, QImage.Format.Format_RGB32)
+    source.fill(0)
+    with qtbot.waitSignal(session.cancelled, timeout=TIMEOUT):
+        assert session.generate(GenerationRequest("x", steps=2), source)
+        session.cancel()
+        release.set()
+    assert not session.busy and engine.requests == [] and list(outputs_dir().iterdir()) == []

@@ -62,3 +62,22 @@ def test_a_failing_engine_constructor_is_a_failed_load(qapp, qtbot):
     with qtbot.waitSignal(worker.load_failed) as blocker:
         worker.load("/models/any")
     assert "failed unexpectedly (ImportError)" in blocker.args[0]
+
+
+def test_qimages_become_pillow_images_pixel_for_pixel():
+    from PySide6.QtGui import QColor
+
+    from studio.workers.images import qimage_to_pil
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (7, 13, 3), dtype=np.uint8)  # an odd width: rows are padded in QImage
+    image = array_to_qimage(rgb).convertToFormat(QImage.Format.Format_RGB32)
+    back = qimage_to_pil(image)
+    assert back.mode == "RGB" and np.array_equal(np.asarray(back), rgb)
+
+    mask = QImage(13, 7, QImage.Format.Format_Grayscale8)
+    mask.fill(0)
+    mask.setPixelColor(12, 6, QColor(200, 200, 200))
+    back = qimage_to_pil(mask)
+    assert back.mode == "L" and back.size == (13, 7)
+    assert np.asarray(back)[6, 12] == 200 and np.asarray(back).sum() == 200

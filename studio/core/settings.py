@@ -38,6 +38,9 @@ class Settings:
     height: int = 512
     scheduler: str = ""  # "" keeps the model's own scheduler
     batch_size: int = 1
+    strength: float = 0.75  # image-to-image and inpainting
+    mask_feather: int = 8
+    inpaint_padding: int = 32  # context around the mask for "only the masked region"
     model: str = ""  # folder, checkpoint file or hub id
     recent_models: list[str] = field(default_factory=list)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()

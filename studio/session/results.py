@@ -1,4 +1,4 @@
-"""Finished images, saved before anyone sees them."""
+"""Finished images, placed back at the canvas's resolution and saved before anyone sees them."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 
 from studio.core.events import Finished
+from studio.core.jobs import ImageJob
 from studio.core.outputs import save_image
 from studio.core.recipe import Recipe
 from studio.workers.images import pil_to_qimage
@@ -18,9 +19,10 @@ class Result:
     recipe: Recipe
 
 
-def save_results(finished: Finished) -> list[Result]:
-    """Blocking (runs in the session's IO thread): write each image with its recipe, then make its QImage."""
+def save_results(finished: Finished, job: ImageJob) -> list[Result]:
+    """Blocking (runs in the session's IO thread): place each image into the source, write it with its
+    recipe, then make its QImage."""
     return [
         Result(save_image(image, recipe), pil_to_qimage(image), recipe)
-        for image, recipe in zip(finished.images, finished.recipes)
+        for image, recipe in zip(job.place(finished.images), finished.recipes)
     ]

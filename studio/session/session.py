@@ -1,8 +1,8 @@
 """The session: observable state the window binds to, and the one engine thread it drives.
 
-State changes only on the GUI thread. Model downloads and saving run as asyncio tasks on the qasync loop
-(their blocking parts in threads); inference runs in the engine thread. A generation stays "busy" until
-its images are on disk, so nothing a user generated is ever shown, or lost, before it is saved.
+State changes only on the GUI thread. Model downloads, preparing the canvas image and saving run as asyncio
+tasks on the qasync loop (their blocking parts in threads); inference runs in the engine thread. A generation
+stays "busy" until its images are on disk, so nothing a user generated is ever shown, or lost, before it is saved.
 """
 
 import asyncio
@@ -17,9 +17,12 @@ from PySide6.QtGui import QImage
 
 from studio.core.errors import StudioError
 from studio.core.events import Finished
-from studio.core.model_info import ModelInfo
+from studio.core.jobs import ImageJob
+from studio.core.metadata import read_recipe
+from studio.core.model_info import ModelFamily, ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.sources import is_hub_id
+from studio.session.canvas_job import prepare_job
 from studio.session.hub import download_model
 from studio.session.observable import observable
 from studio.session.progress import ProgressClock
@@ -47,7 +50,9 @@ class Session(QObject):
     progress_changed = Signal(object)
     results_changed = Signal(object)
     last_seed_changed = Signal(object)
+    preview_box_changed = Signal(object)
     preview = Signal(QImage)  # one per denoising step
+    recipe_found = Signal(str, object)  # an image file and the Recipe it carries
     cancelled = Signal()
     error = Signal(str)  # one sentence for the user; the log has the details
 
@@ -59,6 +64,8 @@ class Session(QObject):
     progress = observable(None)  # Progress | None
     results = observable(())  # tuple[Result, ...] of the last finished generation
     last_seed = observable(None)  # int | None
+    # The part of the canvas image being generated, (left, top, right, bottom); None for text-to-image.
+    preview_box = observable(None)
 
     def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
         """``make_engine`` builds the engine; it is called in the engine thread on the first model load."""
@@ -69,6 +76,9 @@ class Session(QObject):
         self._loading: asyncio.Task | None = None  # a download that will be followed by a load
         self._loads_queued = 0  # loads sent to the engine thread and not answered yet
         self._clock = ProgressClock()
+        self._job: ImageJob | None = None  # the running generation: how its images go back into the canvas image
+        self._cancel_requested = False  # cancelled while the canvas image was being prepared
+        self._recipe_lookups = 0
         worker = self._engine.worker
         worker.loaded.connect(self._on_loaded)
         worker.load_failed.connect(self._on_load_failed)
@@ -144,8 +154,14 @@ class Session(QObject):
         self.model_state = state
 
     # -- generating ------------------------------------------------------------------------------
-    def generate(self, request: GenerationRequest) -> bool:
-        """Start ``request``; False (with an ``error`` when the request is bad) if it cannot start now."""
+    def generate(self, request: GenerationRequest, source: QImage | None = None, mask: QImage | None = None, *,
+                 only_masked: bool = False, padding: int = 32) -> bool:
+        """Start ``request``; False (with an ``error`` when the request is bad) if it cannot start now.
+
+        With a canvas image ``source`` (and a Grayscale8 ``mask``) the request is fitted to the model first,
+        off the GUI thread (see :func:`studio.core.jobs.image_job`), and the results are saved at the
+        source's resolution.
+        """
         if self.generate_blocker() is not None:
             return False
         request = request.with_concrete_seed()
@@ -156,13 +172,37 @@ class Session(QObject):
             return False
         self.last_seed = request.seed
         self.progress = None
+        self._cancel_requested = False
         self._clock.start()
         self.busy = True
-        self._engine.generate(request)
+        native = (self.model_info.family if self.model_info else ModelFamily.SD1).native_size
+        preparing = self._io.submit(
+            prepare_job, request, source, mask, native=native, only_masked=only_masked, padding=padding
+        )
+        self._tasks.spawn(self._start(preparing))
         return True
+
+    async def _start(self, preparing) -> None:
+        try:
+            job = await asyncio.wrap_future(preparing)
+            job.request.validate()
+        except StudioError as exc:
+            self._on_failed(str(exc))
+            return
+        except Exception as exc:
+            log.exception("Preparing the canvas image failed")
+            self._on_failed(f"The canvas image could not be prepared ({type(exc).__name__}); details are in the log.")
+            return
+        if self._cancel_requested:
+            self._on_cancelled()
+            return
+        self._job = job
+        self.preview_box = job.region.box if job.region is not None else None
+        self._engine.generate(job.request)
 
     def cancel(self) -> None:
         if self.busy:
+            self._cancel_requested = True
             self._engine.cancel()
 
     def _on_step(self, step: int, total: int, image: QImage) -> None:
@@ -171,7 +211,7 @@ class Session(QObject):
 
     def _on_finished(self, finished: Finished) -> None:
         # Submitted now, not when the task first runs, so that shutdown() can wait for it.
-        saving = self._io.submit(save_results, finished)
+        saving = self._io.submit(save_results, finished, self._job)
         self._tasks.spawn(self._publish(saving))
 
     async def _publish(self, saving) -> None:
@@ -197,6 +237,22 @@ class Session(QObject):
         self.busy = False
         self.progress = None
         self.error.emit(message)
+
+    # -- images brought in -----------------------------------------------------------------------
+    def look_for_recipe(self, path: str) -> None:
+        """Read the generation recipe ``path`` may carry, off the GUI thread (a PNG whose text comes after its
+        pixels is decoded whole); ``recipe_found`` if there is one. Only the newest lookup reports."""
+        self._recipe_lookups += 1
+        self._tasks.spawn(self._read_recipe(path, self._recipe_lookups))
+
+    async def _read_recipe(self, path: str, lookup: int) -> None:
+        try:
+            recipe = await asyncio.wrap_future(self._io.submit(read_recipe, path))
+        except StudioError as exc:  # the image itself was readable, so there is nothing worth telling
+            log.info("No recipe read from %s: %s", path, exc)
+            return
+        if recipe is not None and lookup == self._recipe_lookups:
+            self.recipe_found.emit(path, recipe)
 
     # -- the end ---------------------------------------------------------------------------------
     def shutdown(self) -> None:

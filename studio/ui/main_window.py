@@ -1,33 +1,46 @@
 """The main window: prompt and parameters on the left, the canvas in the middle, state in the status bar.
 
 The window holds no generation state of its own: it binds to the :class:`Session` and turns clicks and
-shortcuts into session calls.
+shortcuts into session calls. The canvas image, its mask, the view and the prompt are kept on disk as the
+artist works (:class:`WorkspaceKeeper`) and come back on the next start.
 """
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRect, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.core.request import GenerationRequest
+from studio.core.errors import StudioError
+from studio.core.recipe import Recipe
+from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
+from studio.core.workspace import Workspace
 from studio.session import ModelState, Result, Session
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
+from studio.ui.image_panel import ImagePanel
+from studio.ui.menus import Menus
 from studio.ui.message_bar import MessageBar
 from studio.ui.model_picker import ModelPicker
 from studio.ui.params_panel import ParamsPanel
 from studio.ui.progress_bar import GenerationProgressBar
 from studio.ui.prompt_panel import PromptPanel
+from studio.ui.result_bar import ResultBar
 from studio.ui.results_strip import ResultsStrip
 from studio.ui.status_bar import StatusBar
+from studio.ui.workspace_binding import keep_workspace
 
 TITLE = "Latent Studio"
 
@@ -35,7 +48,7 @@ TITLE = "Latent Studio"
 class MainWindow(QMainWindow):
     closed = Signal()  # after the session has shut down and the settings are saved
 
-    def __init__(self, session: Session, settings: Settings, notice: str | None = None) -> None:
+    def __init__(self, session: Session, settings: Settings, workspace: Workspace, notice: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(TITLE)
@@ -46,6 +59,7 @@ class MainWindow(QMainWindow):
         self.model_picker = ModelPicker()
         self.prompts = PromptPanel()
         self.params = ParamsPanel()
+        self.image_panel = ImagePanel()
         self.generate_button = QPushButton("Generate", objectName="generateButton")
         self.generate_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel", objectName="cancelButton")
@@ -54,13 +68,19 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         self.canvas = Canvas()
         self.canvas_toolbar = CanvasToolbar(self.canvas)
+        self.result_bar = ResultBar()
         self.results_strip = ResultsStrip()
+        self._shown: Result | None = None  # the result shown over the canvas
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
         self._lay_out()
+        self.menus = Menus(self, self.canvas, show_error=self.show_error,
+                           show_status=lambda text: self.status.showMessage(text, 5000))
         self._connect()
         self._load_settings(settings)
+        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
+        self.keeper.failed.connect(self.show_error)
         if notice:
             self.message_bar.show_message(notice, "info")
         self.prompts.prompt_edit.setFocus()
@@ -72,10 +92,7 @@ class MainWindow(QMainWindow):
         column.addWidget(QLabel("Model"))
         column.addWidget(self.model_picker)
         column.addSpacing(6)
-        column.addWidget(self.prompts, 1)
-        column.addSpacing(6)
-        column.addWidget(self.params)
-        column.addSpacing(6)
+        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel), 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -91,6 +108,7 @@ class MainWindow(QMainWindow):
         middle.addWidget(self.message_bar)
         middle.addWidget(self.canvas_toolbar)
         middle.addWidget(self.canvas, 1)
+        middle.addWidget(self.result_bar)
         middle.addWidget(self.results_strip)
 
         self.splitter.addWidget(side)
@@ -98,6 +116,22 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
+
+    @staticmethod
+    def _scrolling(prompts: QWidget, *panels: QWidget) -> QScrollArea:
+        """The prompt (taking the room there is) and the panels, scrolling when the window is short."""
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(prompts, 1)
+        for panel in panels:
+            column.addSpacing(6)
+            column.addWidget(panel)
+        _align_labels(*(panel.layout() for panel in panels))
+        scroll = QScrollArea(objectName="controlScroll", widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(inner)
+        return scroll
 
     def _connect(self) -> None:
         s = self.session
@@ -108,23 +142,32 @@ class MainWindow(QMainWindow):
         s.model_state_changed.connect(self._model_state_changed)
         s.busy_changed.connect(self._busy_changed)
         s.progress_changed.connect(self._progress_changed)
-        s.preview.connect(self.canvas.show_preview)
+        s.preview.connect(self._show_preview)
         s.results_changed.connect(self._results_changed)
         s.cancelled.connect(self._cancelled)
         s.error.connect(self.show_error)
+        s.recipe_found.connect(self._offer_recipe)
         self._update_controls()
 
         self.model_picker.chosen.connect(s.load_model)
         self.params.size_changed.connect(self.canvas.set_generation_size)
         self.canvas.set_generation_size(*self.params.size())
         self.canvas.drop_rejected.connect(self.show_error)
+        self.canvas.image_dropped.connect(self._image_brought_in)
+        self.canvas.image_changed.connect(self._canvas_changed)
+        self.canvas.mask_changed.connect(self._canvas_changed)
+        self.canvas.result_shown.connect(self.result_bar.setVisible)
+        self.image_panel.mode_changed.connect(self._mode_changed)
+        self.image_panel.extend_button.extend.connect(self.extend_canvas)
+        self.result_bar.use_button.clicked.connect(self.use_result)
+        self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
         self.results_strip.picked.connect(self._show_result)
+        self._canvas_changed()
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(s.cancel)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.generate)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, s.cancel)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self, self.close)
 
     # -- actions -------------------------------------------------------------------------------
     def generate(self) -> None:
@@ -133,15 +176,43 @@ class MainWindow(QMainWindow):
             self.status.showMessage(reason, 5000)
             return
         request = GenerationRequest(
-            prompt=self.prompts.prompt(), negative_prompt=self.prompts.negative_prompt(), **self.params.request_fields()
+            prompt=self.prompts.prompt(),
+            negative_prompt=self.prompts.negative_prompt(),
+            **self.params.request_fields(),
+            **self.image_panel.request_fields(),
         )
-        if self.session.generate(request):
+        mode = self.image_panel.mode()
+        source = self.canvas.image() if mode is not Mode.TEXT_TO_IMAGE else None
+        mask = self.canvas.mask() if mode is Mode.INPAINT else None
+        # The canvas paints into its mask in place: the generation gets a copy of its own.
+        mask = None if mask is None else mask.copy()
+        only_masked, padding = self.image_panel.only_masked(), self.image_panel.padding()
+        if self.session.generate(request, source, mask, only_masked=only_masked, padding=padding):
             self.canvas.clear_overlay()  # the last result would hide this run's previews
             self.message_bar.hide()
             self._save_settings()  # what was asked for survives a crash during the run
 
     def show_error(self, message: str) -> None:
         self.message_bar.show_message(message, "error")
+
+    def use_result(self) -> None:
+        """The result shown becomes the canvas image (the mask is kept); the previous one is one undo away."""
+        if self._shown is not None and self.canvas.showing_result():
+            self.canvas.set_image(self._shown.image)
+            self.status.showMessage("The result is the new canvas image (Ctrl+Z goes back).", 5000)
+
+    def extend_canvas(self, left: int, top: int, right: int, bottom: int) -> None:
+        try:
+            self.canvas.extend(left, top, right, bottom)
+        except StudioError as exc:
+            self.show_error(str(exc))
+
+    def apply_recipe(self, recipe: Recipe) -> None:
+        """Take the prompt and settings an image was made with (not its model)."""
+        self.prompts.apply_recipe(recipe)
+        self.params.apply_recipe(recipe)
+        self.image_panel.apply_recipe(recipe)
+        self.status.showMessage("Restored the prompt and settings.", 5000)
 
     # -- session -> widgets --------------------------------------------------------------------
     def _update_controls(self) -> None:
@@ -163,6 +234,7 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(TITLE)
             return
         self.setWindowTitle(f"{info.name} - {TITLE}")
+        self.image_panel.set_native_size(info.family.native_size)
         self.params.set_family(info.family)
         self.params.set_model_sampler(info.default_sampler)
 
@@ -184,8 +256,17 @@ class MainWindow(QMainWindow):
         count = len(results)
         self.status.showMessage(f"Saved {count} image{'s' if count != 1 else ''} to {results[0].path.parent}", 8000)
 
+    def _show_preview(self, image: QImage) -> None:
+        box = self.session.preview_box
+        if box is not None:
+            left, top, right, bottom = box
+            box = QRect(left, top, right - left, bottom - top)
+        self.canvas.show_preview(image, box)
+
     def _show_result(self, result: Result) -> None:
+        self._shown = result
         self.canvas.show_result(result.image)
+        self.result_bar.label.setText(f"Showing {result.path.name}.")
         self.status.set_saved(result.path)
 
     def _cancelled(self) -> None:
@@ -193,10 +274,32 @@ class MainWindow(QMainWindow):
         self.progress_bar.show_idle("Cancelled")
         self.status.showMessage("Cancelled: nothing was saved.", 5000)
 
+    # -- the canvas ----------------------------------------------------------------------------
+    def _canvas_changed(self) -> None:
+        image = self.canvas.image()
+        self.image_panel.set_canvas(None if image is None else image.size(), self.canvas.mask() is not None)
+        self.menus.set_has_image(image is not None)
+
+    def _mode_changed(self, mode: Mode) -> None:
+        self.params.follow_image(mode is not Mode.TEXT_TO_IMAGE)
+
+    def _image_brought_in(self, path: str) -> None:
+        self.message_bar.hide()  # what it said was about the canvas before
+        if path:
+            self.session.look_for_recipe(path)
+
+    def _offer_recipe(self, path: str, recipe: Recipe) -> None:
+        self.message_bar.show_message(
+            f"{Path(path).name} carries the prompt and settings it was made with.",
+            "info",
+            ("Restore prompt and settings", lambda: self.apply_recipe(recipe)),
+        )
+
     # -- settings and closing ------------------------------------------------------------------
     def _load_settings(self, settings: Settings) -> None:
         self.prompts.load(settings)
         self.params.load(settings)
+        self.image_panel.load(settings)
         self.model_picker.set_recent(settings.recent_models)
         geometry = QByteArray.fromBase64(settings.window_geometry.encode("ascii"))
         if geometry.isEmpty() or not self.restoreGeometry(geometry):
@@ -210,6 +313,7 @@ class MainWindow(QMainWindow):
         settings = self.settings
         self.prompts.store(settings)
         self.params.store(settings)
+        self.image_panel.store(settings)
         settings.recent_models = self.model_picker.recent()
         if self.session.model_source:
             settings.model = self.session.model_source
@@ -225,6 +329,20 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._save_settings()
+        self.keeper.close()
         self.session.shutdown()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _align_labels(*forms: QFormLayout) -> None:
+    """One label width for several forms stacked in a column, so that their fields line up."""
+    labels = [
+        item.widget()
+        for form in forms
+        for row in range(form.rowCount())
+        if (item := form.itemAt(row, QFormLayout.ItemRole.LabelRole)) is not None
+    ]
+    width = max(label.sizeHint().width() for label in labels)
+    for label in labels:
+        label.setMinimumWidth(width)

@@ -15,13 +15,16 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.model_info import ModelFamily
+from studio.core.recipe import Recipe
 from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
-from studio.core.samplers import SAMPLER_LABELS
+from studio.core.samplers import SAMPLER_LABELS, scheduler_from_label
 from studio.core.settings import Settings
 from studio.ui.sizes import foreign_preset, native_sizes, size_label
 
 MAX_STEPS = 500
 MODEL_DEFAULT = "Model default"
+SIZE_TIP = "Sizes the model was trained around; other sizes may repeat or stretch subjects."
+FOLLOWS_IMAGE = "The size follows the canvas image."
 
 
 class SideSpinBox(QSpinBox):
@@ -74,7 +77,7 @@ class ParamsPanel(QWidget):
         form.addRow("Steps", _row(self.steps_spin, QLabel("CFG"), self.cfg_spin))
 
         self.size_combo = QComboBox(objectName="sizeCombo")
-        self.size_combo.setToolTip("Sizes the model was trained around; other sizes may repeat or stretch subjects.")
+        self.size_combo.setToolTip(SIZE_TIP)
         form.addRow("Size", self.size_combo)
         self.width_spin = SideSpinBox()
         self.width_spin.setObjectName("widthSpin")
@@ -82,7 +85,8 @@ class ParamsPanel(QWidget):
         self.height_spin.setObjectName("heightSpin")
         self.swap_button = QToolButton(objectName="swapSizeButton", text="⇄")
         self.swap_button.setToolTip("Swap width and height.")
-        form.addRow("", _row(self.width_spin, QLabel("×"), self.height_spin, self.swap_button))
+        self._size_row = _row(self.width_spin, QLabel("×"), self.height_spin, self.swap_button)
+        form.addRow("", self._size_row)
 
         self.scheduler_combo = QComboBox(objectName="schedulerCombo")
         self.scheduler_combo.addItem(MODEL_DEFAULT, "")
@@ -143,6 +147,24 @@ class ParamsPanel(QWidget):
     def set_size(self, width: int, height: int) -> None:
         self.width_spin.setValue(width)
         self.height_spin.setValue(height)
+
+    def apply_recipe(self, recipe: Recipe) -> None:
+        """Take a recipe's seed, steps, CFG and sampler, and its size when it made an image from text."""
+        if 0 <= recipe.seed <= MAX_SEED:
+            self.random_seed_check.setChecked(False)
+            self.seed_spin.setValue(recipe.seed)
+        self.steps_spin.setValue(recipe.steps)
+        self.cfg_spin.setValue(recipe.cfg_scale)
+        scheduler = recipe.scheduler or scheduler_from_label(recipe.sampler) or ""
+        self.scheduler_combo.setCurrentIndex(max(self.scheduler_combo.findData(scheduler), 0))
+        if recipe.mode == "txt2img":
+            self.set_size(round(recipe.width / 8) * 8, round(recipe.height / 8) * 8)
+
+    def follow_image(self, on: bool) -> None:
+        """With an image to work from, the generation size follows it and the size controls are off."""
+        for widget, tip in ((self.size_combo, SIZE_TIP), (self._size_row, "")):
+            widget.setEnabled(not on)
+            widget.setToolTip(FOLLOWS_IMAGE if on else tip)
 
     # -- the model and the last run ------------------------------------------------------------
     def set_family(self, family: ModelFamily) -> None:

@@ -2,6 +2,7 @@
 
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from studio.core.recipe import Recipe
 from studio.core.settings import Settings
 
 
@@ -29,9 +30,15 @@ class PromptPanel(QWidget):
     def negative_prompt(self) -> str:
         return self.negative_edit.toPlainText().strip()
 
+    def set_prompts(self, prompt: str, negative: str) -> None:
+        self.prompt_edit.setPlainText(prompt)
+        self.negative_edit.setPlainText(negative)
+
+    def apply_recipe(self, recipe: Recipe) -> None:
+        self.set_prompts(recipe.prompt, recipe.negative_prompt)
+
     def load(self, settings: Settings) -> None:
-        self.prompt_edit.setPlainText(settings.prompt)
-        self.negative_edit.setPlainText(settings.negative_prompt)
+        self.set_prompts(settings.prompt, settings.negative_prompt)
 
     def store(self, settings: Settings) -> None:
         settings.prompt = self.prompt_edit.toPlainText()

@@ -1,4 +1,4 @@
-"""Pixels into QImages, safe to build in any thread: every QImage returned owns its memory."""
+"""Pixels between QImage and Pillow, safe in any thread: every image returned owns its memory."""
 
 import numpy as np
 from PIL import Image
@@ -17,3 +17,16 @@ def array_to_qimage(rgb: np.ndarray) -> QImage:
 
 def pil_to_qimage(image: Image.Image) -> QImage:
     return array_to_qimage(np.asarray(image.convert("RGB")))
+
+
+def qimage_to_pil(image: QImage) -> Image.Image:
+    """Pixel for pixel: a Grayscale8 image (a mask) becomes mode "L", anything else mode "RGB" (alpha dropped)."""
+    if image.format() == QImage.Format.Format_Grayscale8:
+        channels = 1
+    else:
+        image = image.convertToFormat(QImage.Format.Format_RGB888)
+        channels = 3
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8, height * image.bytesPerLine()).reshape(height, -1)
+    pixels = rows[:, : width * channels].reshape((height, width, channels) if channels == 3 else (height, width))
+    return Image.fromarray(pixels.copy())  # uint8 HxW is "L", HxWx3 is "RGB"

@@ -1,6 +1,11 @@
-"""Window fixtures: a qasync loop, and main windows that are closed (and their engine threads stopped) after each test."""
+"""Window fixtures: a qasync loop, and main windows that are closed (their engine threads stopped) and deleted
+after each test."""
+
+import gc
 
 import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
 
 from studio.app import create_main_window
 from tests.ui.fixtures import qloop  # noqa: F401 - shared with tests/test_session*.py
@@ -26,6 +31,12 @@ def open_window(qtbot, qloop):  # noqa: F811
     yield open_
     for window in windows:
         window.close()  # stops the engine thread; closing twice is harmless
+        window.deleteLater()
+    # Delete the windows now, between tests. Left to Python's cycle collector, a window could be destroyed at any
+    # allocation, even inside an event handler of one of its own widgets (a crash).
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    windows.clear()
+    gc.collect()
 
 
 def wait_ready(qtbot, window):

@@ -1,7 +1,7 @@
 """Canvas display, view and image API (pytest-qt, offscreen): signals and rendered pixels."""
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSize, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -200,3 +200,55 @@ def test_not_undoable_image_of_new_size_clears_history(canvas):
     canvas.fill_mask()
     canvas.set_image(solid(50, 50), undoable=False)
     assert not canvas.undo_stack().canUndo()
+
+
+def test_preview_of_a_region_covers_only_that_region(canvas):
+    canvas.set_image(solid(200, 100))
+    canvas.show_preview(solid(10, 10, QColor(250, 10, 10)), QRect(120, 20, 60, 60))
+    shot = shown(canvas)
+    assert same(rgb(shot, canvas.map_from_image(QPointF(150, 50))), (250, 10, 10))
+    for outside in ((100, 50), (190, 50), (150, 10), (150, 90)):
+        assert rgb(shot, canvas.map_from_image(QPointF(*outside))) == (20, 160, 60), outside
+
+
+def test_a_result_of_another_shape_is_fitted_not_stretched(canvas):
+    canvas.set_image(solid(200, 100))
+    canvas.show_result(solid(50, 50, QColor(0, 0, 250)))  # text-to-image over a wide canvas image
+    shot = shown(canvas)
+    assert rgb(shot, canvas.map_from_image(QPointF(100, 50))) == (0, 0, 250)
+    assert rgb(shot, canvas.map_from_image(QPointF(20, 50))) == (20, 160, 60)
+
+
+def test_result_shown_is_signalled(canvas, qtbot):
+    canvas.set_image(solid(40, 40))
+    with qtbot.waitSignal(canvas.result_shown, check_params_cb=lambda on: on):
+        canvas.show_result(solid(40, 40, QColor(1, 2, 3)))
+    assert canvas.showing_result()
+    with qtbot.waitSignal(canvas.result_shown, check_params_cb=lambda on: not on):
+        canvas.fill_mask()  # a mask edit shows the mask, not the result
+    assert not canvas.showing_result()
+
+
+def test_view_state_round_trip_and_resizing_keeps_the_middle(canvas, qtbot):
+    canvas.set_image(solid(400, 300))
+    assert canvas.view_state()["fitted"]
+    canvas.set_zoom(3.0, QPointF(50, 60))
+    state = canvas.view_state()
+    canvas.resize(600, 500)
+    qtbot.wait(10)
+    assert canvas.view_state()["centre"] == pytest.approx(state["centre"])
+    canvas.fit()
+    canvas.restore_view(state)
+    assert not canvas.view_state()["fitted"] and canvas.view_state()["zoom"] == 3.0
+    assert canvas.view_state()["centre"] == pytest.approx(state["centre"])
+    for broken in (None, {}, {"fitted": False, "zoom": "x", "centre": [1, 2]},
+                   {"fitted": False, "zoom": float("nan"), "centre": [1, 2]}):
+        canvas.restore_view(broken)
+        assert canvas.view_state()["fitted"]
+
+
+def test_a_transparent_image_is_set_on_white(canvas):
+    image = QImage(4, 4, QImage.Format.Format_ARGB32)
+    image.fill(QColor(0, 0, 0, 0))
+    canvas.set_image(image)
+    assert canvas.image().pixelColor(1, 1) == QColor(255, 255, 255)

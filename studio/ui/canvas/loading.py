@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QObject, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from studio.core.errors import StudioError
-from studio.ui.canvas.decoding import decode_bytes, decode_file, flatten
+from studio.ui.canvas.decoding import decode_bytes, decode_file
 
 # Encoded image data as browsers and image editors put it on drags and the clipboard, best first.
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def mime_source(mime: QMimeData) -> str | bytes | QImage:
         if isinstance(image, QPixmap):
             image = image.toImage()
         if isinstance(image, QImage) and not image.isNull():
-            return flatten(image)
+            return image  # the canvas flattens transparency
     if mime.hasUrls():
         raise StudioError("Only files on this computer can be opened: save the image first, then drop the file.")
     raise StudioError("There is no image in what was dropped or pasted.")

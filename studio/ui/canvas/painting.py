@@ -14,7 +14,7 @@ SMOOTH_BELOW = 2.0  # magnifications under this are filtered; above it pixels sh
 
 
 def draw_layer(
-    painter: QPainter, view: ViewTransform, area: QSize, pixmap: QPixmap, exposed: QRect, smooth: bool = False
+    painter: QPainter, view: ViewTransform, area: QSize | QSizeF, pixmap: QPixmap, exposed: QRect, smooth: bool = False
 ) -> None:
     """Draw ``pixmap`` stretched over the image area (``area``, image pixels), only where ``exposed``."""
     sx, sy = pixmap.width() / area.width(), pixmap.height() / area.height()
@@ -27,6 +27,23 @@ def draw_layer(
     target = view.to_widget_rect(QRectF(src.x() / sx, src.y() / sy, src.width() / sx, src.height() / sy))
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth or view.zoom / sx < SMOOTH_BELOW)
     painter.drawPixmap(target, pixmap, QRectF(src))
+
+
+def fitted_rect(content: QSize, area: QSize) -> QRectF:
+    """Where ``content`` shows inside ``area`` (image pixels): all of it when the shapes match, else as large
+    as it fits, centred (a text-to-image result over a canvas image of another shape)."""
+    full = QRectF(QPointF(0, 0), QSizeF(area))
+    scaled = QSizeF(content).scaled(full.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    if abs(scaled.width() - area.width()) < 1 and abs(scaled.height() - area.height()) < 1:
+        return full
+    return QRectF(QPointF((area.width() - scaled.width()) / 2, (area.height() - scaled.height()) / 2), scaled)
+
+
+def draw_layer_in(
+    painter: QPainter, view: ViewTransform, rect: QRectF, pixmap: QPixmap, exposed: QRect, smooth: bool = False
+) -> None:
+    """Like :func:`draw_layer`, for a layer covering only ``rect`` of the image (image pixels)."""
+    draw_layer(painter, view.shifted(rect.topLeft()), rect.size(), pixmap, exposed, smooth)
 
 
 def draw_empty_area(painter: QPainter, area: QRectF, size: QSize, hint: str) -> None:

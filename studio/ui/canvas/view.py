@@ -34,6 +34,20 @@ class ViewTransform:
         self.offset = QPointF(anchor.x() - fixed.x() * zoom, anchor.y() - fixed.y() * zoom)
         return True
 
+    def shifted(self, origin: QPointF) -> "ViewTransform":
+        """The same zoom, with image point ``origin`` as (0, 0): for a layer that covers only part of the image."""
+        view = ViewTransform()
+        view.zoom = self.zoom
+        view.offset = self.to_widget(origin)
+        return view
+
+    def look_at(self, centre: QPointF, zoom: float, viewport: QSizeF) -> None:
+        """Show image point ``centre`` in the middle of ``viewport`` at ``zoom``."""
+        self.zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        self.offset = QPointF(
+            viewport.width() / 2 - centre.x() * self.zoom, viewport.height() / 2 - centre.y() * self.zoom
+        )
+
     def pan(self, dx: float, dy: float) -> None:
         self.offset = QPointF(self.offset.x() + dx, self.offset.y() + dy)
 

@@ -1,6 +1,7 @@
 """The central canvas: the source image (or the empty generation area), live previews and results,
 and the inpainting mask the artist paints over it."""
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QWidget
 from studio.core.atomic import atomic_write_bytes
 from studio.core.errors import StudioError
 from studio.ui.canvas.commands import Command
-from studio.ui.canvas.decoding import decode_mask
+from studio.ui.canvas.decoding import decode_mask, flatten
 from studio.ui.canvas.extend import extend_image, extend_mask
 from studio.ui.canvas.input import ZOOM_STEP, CanvasInput
 from studio.ui.canvas.loading import ImageLoader, mime_source
@@ -53,6 +54,7 @@ class Canvas(CanvasInput, QWidget):
     tool_changed = Signal(str)  # "brush" or "eraser"
     brush_changed = Signal()  # size or hardness
     overlay_changed = Signal()  # mask colour, opacity or visibility
+    result_shown = Signal(bool)  # a finished image is shown over the canvas (True), or no longer (False)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,9 +71,11 @@ class Canvas(CanvasInput, QWidget):
         self._generation_size = QSize(512, 512)
         self._preview: QPixmap | None = None
         self._result: QPixmap | None = None
+        self._overlay_box: QRect | None = None  # the image area a preview covers; None: all of it
         self._mask = MaskLayer()
         self._view = ViewTransform()
         self._fitted = True  # keep fitting on resize until the user zooms or pans
+        self._view_size = self.size()  # the widget size the view was last laid out for
 
         self._tool = Tool.BRUSH
         self._brush_size = 48
@@ -96,13 +100,14 @@ class Canvas(CanvasInput, QWidget):
         return None if self._image is None else QImage(self._image)
 
     def set_image(self, image: QImage | None, undoable: bool = True) -> None:
-        """Make ``image`` the source. The mask is kept if the size is the same, else cleared.
+        """Make ``image`` (any format; transparency goes on white) the source. The mask is kept if the size is
+        the same, else cleared.
 
         ``undoable=False`` skips the history; if the size changes the history is cleared, since
         mask edits recorded for the old size no longer apply.
         """
         self._finish_stroke()
-        image = None if image is None or image.isNull() else QImage(image)
+        image = None if image is None or image.isNull() else flatten(image)
         same_size = image is not None and self._image is not None and image.size() == self._image.size()
         after = _State(image, self._mask_snapshot() if same_size else None)
         if undoable:
@@ -139,21 +144,21 @@ class Canvas(CanvasInput, QWidget):
         self._push_state("Extend canvas", _State(image, mask))
 
     # ---------------------------------------------------------------------------- previews and results
-    def show_preview(self, image: QImage) -> None:
-        """A live step preview, of any size: it is drawn smoothly scaled over the generation area."""
-        self._preview = QPixmap.fromImage(image)
-        self._update_area()
+    def show_preview(self, image: QImage, box: QRect | None = None) -> None:
+        """A live step preview, of any size, drawn smoothly scaled over ``box`` (image pixels: the region being
+        generated) or over the whole generation area."""
+        self._set_overlay(QPixmap.fromImage(image), None, box)
 
     def show_result(self, image: QImage) -> None:
-        """A finished image shown over the canvas until :meth:`clear_overlay` or :meth:`set_image`."""
-        self._result = QPixmap.fromImage(image)
-        self._preview = None
-        self._update_area()
+        """A finished image shown over the canvas until :meth:`clear_overlay`, :meth:`set_image` or a mask edit."""
+        self._set_overlay(None, QPixmap.fromImage(image), None)
+
+    def showing_result(self) -> bool:
+        return self._result is not None
 
     def clear_overlay(self) -> None:
         if self._preview is not None or self._result is not None:
-            self._preview = self._result = None
-            self._update_area()
+            self._set_overlay(None, None, None)
 
     # ------------------------------------------------------------------------------------------- mask
     def mask(self) -> QImage | None:
@@ -314,6 +319,27 @@ class Canvas(CanvasInput, QWidget):
         self._view.fit(QSizeF(self._area_size()), QSizeF(self.size()))
         self._view_moved()
 
+    def view_state(self) -> dict:
+        """The view as plain data (kept in the workspace): fitted, or a zoom and the image point in the middle."""
+        centre = self._view.to_image(QPointF(self.width() / 2, self.height() / 2))
+        return {"fitted": self._fitted, "zoom": self._view.zoom, "centre": [centre.x(), centre.y()]}
+
+    def restore_view(self, state: object) -> None:
+        """Go back to a :meth:`view_state`; anything malformed fits the image instead."""
+        try:
+            fitted = state["fitted"] is not False
+            zoom = float(state["zoom"])
+            x, y = (float(v) for v in state["centre"])
+        except (KeyError, TypeError, ValueError):
+            fitted = True
+        if fitted or not all(math.isfinite(v) for v in (zoom, x, y)) or zoom <= 0:
+            self.fit()
+            return
+        self._view.look_at(QPointF(x, y), zoom, QSizeF(self.size()))
+        self._view_size = self.size()
+        self._fitted = False
+        self._view_moved()
+
     def map_to_image(self, pos: QPointF) -> QPointF:
         return self._view.to_image(QPointF(pos))
 
@@ -365,7 +391,9 @@ class Canvas(CanvasInput, QWidget):
         elif overlay is None:
             painting.draw_empty_area(painter, painting.area_rect(self._view, size), size, HINT)
         if overlay is not None:
-            painting.draw_layer(painter, self._view, size, overlay, exposed, smooth=True)
+            box = self._overlay_box
+            rect = QRectF(box) if box is not None else painting.fitted_rect(overlay.size(), size)
+            painting.draw_layer_in(painter, self._view, rect, overlay, exposed, smooth=True)
         elif self._mask_visible and self._mask.overlay() is not None:
             painter.setOpacity(self._opacity)
             painting.draw_layer(painter, self._view, size, self._mask.overlay(), exposed)
@@ -377,8 +405,12 @@ class Canvas(CanvasInput, QWidget):
         painter.end()
 
     def resizeEvent(self, event) -> None:
+        old, self._view_size = self._view_size, self.size()
         if self._fitted:
             self.fit()
+        else:  # the image point in the middle stays in the middle
+            self._view.pan((self.width() - old.width()) / 2, (self.height() - old.height()) / 2)
+            self._view_moved()
         super().resizeEvent(event)
 
     # ---------------------------------------------------------------------------------------- internals
@@ -387,6 +419,7 @@ class Canvas(CanvasInput, QWidget):
         if self._image is None:
             return
         self.mask_visible = True  # never paint blind
+        self.clear_overlay()
         erase = self._tool == Tool.ERASER if erase is None else erase
         self._stroke = BrushStroke(self._mask, self._brush_size, self._hardness, erase)
         self._stroke_to(pos, pressure)
@@ -435,7 +468,7 @@ class Canvas(CanvasInput, QWidget):
         self._image = state.image
         self._pixmap = None if state.image is None else QPixmap.fromImage(state.image)
         self._mask.reset(QSize() if state.image is None else state.image.size(), state.mask)
-        self._preview = self._result = None
+        self.clear_overlay()
         if self._area_size() != old_size:
             self.fit()  # a new picture (or a grown one) is shown whole
         self._update_cursor()
@@ -453,18 +486,28 @@ class Canvas(CanvasInput, QWidget):
 
     def _apply_mask(self, mask: QImage | None) -> None:
         self._mask.replace(mask)
+        self.clear_overlay()  # a mask edit is shown, not hidden under a result
         self._update_area()
         self.mask_changed.emit()
 
     def _invert(self) -> None:
         self._mask.invert()
+        self.clear_overlay()
         self._update_area()
         self.mask_changed.emit()
 
     def _write_mask(self, rect: QRect, pixels: QImage) -> None:
         self._mask.write(rect, pixels)
+        self.clear_overlay()
         self._update_image_rect(rect)
         self.mask_changed.emit()
+
+    def _set_overlay(self, preview: QPixmap | None, result: QPixmap | None, box: QRect | None) -> None:
+        had_result = self._result is not None
+        self._preview, self._result, self._overlay_box = preview, result, None if box is None else QRect(box)
+        self._update_area()
+        if had_result != (result is not None):
+            self.result_shown.emit(result is not None)
 
     def _loading_changed(self, busy: bool) -> None:
         self.update()
