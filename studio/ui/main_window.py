@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.params.size_changed.connect(self.canvas.set_generation_size)
         self.canvas.set_generation_size(*self.params.size())
         self.canvas.drop_rejected.connect(self.show_error)
+        self.prompts.image_offered.connect(self.canvas.bring_in)
         self.canvas.image_dropped.connect(self._image_brought_in)
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)

@@ -178,3 +178,21 @@ def test_ctrl_z_undoes_typing_in_the_prompt_and_strokes_elsewhere(window, pictur
     qtbot.keyClick(window.generate_button, Qt.Key.Key_Z,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.canvas.mask() is not None
+
+
+def test_images_pasted_or_dropped_on_the_prompt_go_to_the_canvas(window, picture, qtbot):
+    from tests.ui.test_canvas_drops import drop, file_mime
+
+    mime = QMimeData()
+    mime.setData("image/png", QByteArray(png_bytes()))
+    QGuiApplication.clipboard().setMimeData(mime)
+    window.prompts.prompt_edit.setFocus()
+    with qtbot.waitSignal(window.canvas.image_dropped, timeout=TIMEOUT):
+        qtbot.keyClick(window.prompts.prompt_edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.image().size().toTuple() == (30, 20) and window.prompts.prompt() == ""
+    QGuiApplication.clipboard().clear()
+
+    with qtbot.waitSignal(window.canvas.image_dropped, timeout=TIMEOUT):
+        assert drop(window.prompts.negative_edit.viewport(), file_mime(picture))
+    assert window.canvas.image().size().toTuple() == (96, 64)
+    assert window.prompts.negative_prompt() == ""  # not the file's name

@@ -150,7 +150,7 @@ class CanvasInput:
 
     def dropEvent(self, event: QDropEvent) -> None:
         event.acceptProposedAction()
-        self._bring_in(event.mimeData(), "dropped image")
+        self.bring_in(event.mimeData(), "dropped image")
 
     def _set_space_held(self, held: bool) -> None:
         """Space turns the left button into a pan hand (and hides the brush outline meanwhile)."""

@@ -357,12 +357,14 @@ class Canvas(CanvasInput, QWidget):
         if mime is None:
             self.drop_rejected.emit("The clipboard is empty.")
             return
-        self._bring_in(mime, "pasted image")
+        self.bring_in(mime, "pasted image")
 
     def is_loading(self) -> bool:
         return self._loader.busy()
 
-    def _bring_in(self, mime: QMimeData, label: str) -> None:
+    def bring_in(self, mime: QMimeData, label: str) -> None:
+        """Take the image a drop or paste offers (read at once: ``mime`` may go away after the call); ``label``
+        names raw data in error sentences."""
         try:
             source = mime_source(mime)
         except StudioError as err:
