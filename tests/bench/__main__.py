@@ -1,4 +1,7 @@
-"""``python -m tests.bench [engine] [--steps N] [--size S] [--rounds R]``: print benchmark figures."""
+"""``python -m tests.bench [engine] [gui] [--steps N] [--size S] [--rounds R]``: print benchmark figures.
+
+Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds.
+"""
 
 import argparse
 
@@ -7,13 +10,18 @@ from tests.bench import engine_bench
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
-    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine"])
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine", "gui"])
+    parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args()
     if "engine" in args.which:
-        print(engine_bench.report(engine_bench.run(args.steps, args.size, args.rounds)), flush=True)
+        figures = engine_bench.run(args.steps or 4, args.size, args.rounds or 2)
+        print(engine_bench.report(figures), flush=True)
+    if "gui" in args.which:
+        from tests.bench import gui_bench
+
+        print(gui_bench.report(gui_bench.run(args.steps or 2, args.size, args.rounds or 3)), flush=True)
 
 
 main()
