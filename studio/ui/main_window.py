@@ -242,8 +242,8 @@ class MainWindow(QMainWindow):
     def _busy_changed(self, busy: bool) -> None:
         self._update_controls()
         if busy:
-            self.progress_bar.show_busy("Starting...")
-        elif self.progress_bar.maximum() == 0:  # ended before the first step (cancelled or failed)
+            self.progress_bar.show_waiting("Starting...")
+        elif self.progress_bar.waiting:  # ended before the first step (cancelled or failed)
             self.progress_bar.show_idle("")
 
     def _progress_changed(self, progress) -> None:

@@ -30,16 +30,33 @@ class GenerationProgressBar(QProgressBar):
         self.show_idle("")
 
     def show_idle(self, text: str) -> None:
+        if self.maximum() == 0:
+            # Fusion keeps animating a bar that was busy until it paints it complete once;
+            # left running, that animation costs the generation thread CPU time.
+            self.setRange(0, 1)
+            self.setValue(1)
+            self.repaint()
         self.setRange(0, 1)
         self.setValue(0)
         self.setFormat(text)
+        self._waiting = False
 
     def show_busy(self, text: str) -> None:
-        """Work of unknown length (a model load, the time before the first step): a busy indicator."""
+        """Work of unknown length and no competing computation (a model load): a busy indicator."""
         self.setRange(0, 0)
         self.setFormat(text)
 
+    def show_waiting(self, text: str) -> None:
+        """Before the first step: a still bar, because an animated one slows the first step down."""
+        self.show_idle(text)
+        self._waiting = True
+
+    @property
+    def waiting(self) -> bool:
+        return self._waiting
+
     def show_progress(self, progress: Progress) -> None:
+        self._waiting = False
         self.setRange(0, progress.total)
         self.setValue(progress.step)
         self.setFormat(describe(progress))

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.core.errors import StudioError
@@ -11,7 +11,7 @@ from studio.core.paths import outputs_dir
 from studio.core.settings import Settings, load_settings, settings_path
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 from studio.session import Progress
-from studio.ui.progress_bar import describe
+from studio.ui.progress_bar import GenerationProgressBar, describe
 from tests.ui.fakes import FakeEngine
 
 CONTROLS = [
@@ -234,6 +234,40 @@ def test_progress_text_reads_naturally():
     assert describe(Progress(3, 25, rate=0.2, eta=110, elapsed=15)) == "Step 3/25 · 5.0 s/it · ETA 1 min 50 s"
     assert describe(Progress(25, 25, rate=0.2, eta=0, elapsed=125.2)) == "Step 25/25 · 5.0 s/it · done in 2 min 05 s"
     assert describe(Progress(1, 25)) == "Step 1/25"
+
+
+def _paints_within(qtbot, widget, ms):
+    paints = []
+
+    class CountPaints(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                paints.append(1)
+            return False
+
+    counter = CountPaints()
+    widget.installEventFilter(counter)
+    qtbot.wait(ms)
+    widget.removeEventFilter(counter)
+    return len(paints)
+
+
+def test_progress_bar_stops_animating_when_idle_or_waiting_for_the_first_step(qtbot):
+    """An animated bar repaints ~60 times a second, CPU time the generation thread needs."""
+    bar = GenerationProgressBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.show_busy("Loading the model...")
+    assert _paints_within(qtbot, bar, 300) > 5  # the probe sees a running animation
+    bar.show_waiting("Starting...")
+    qtbot.wait(50)
+    assert _paints_within(qtbot, bar, 300) <= 2 and bar.waiting and bar.text() == "Starting..."
+    bar.show_progress(Progress(1, 4))
+    assert not bar.waiting
+    bar.show_busy("Loading the model...")
+    bar.show_idle("")
+    qtbot.wait(50)
+    assert _paints_within(qtbot, bar, 300) <= 2
 
 
 class RunsOutOfMemoryOnce(FakeEngine):
