@@ -44,9 +44,14 @@ def run(steps: int = 4, size: int = 512, rounds: int = 2) -> dict[str, float]:
 
     direct()  # warm-up: first-call costs belong to neither side
     engine_times, direct_times = [], []
-    for _ in range(rounds):
-        direct_times.append(_time(direct))
-        engine_times.append(_time(with_engine))
+    for index in range(rounds):
+        # Alternate which side goes first, so neither gains from the order (a warmer cache, a drifting clock).
+        if index % 2:
+            engine_times.append(_time(with_engine))
+            direct_times.append(_time(direct))
+        else:
+            direct_times.append(_time(direct))
+            engine_times.append(_time(with_engine))
     latents = torch.randn(1, 4, size // 8, size // 8)
     n = 200
     preview_ms = _time(lambda: [linear_preview(latents, ModelFamily.SD1) for _ in range(n)]) / n * 1000
