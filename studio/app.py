@@ -55,19 +55,27 @@ def create_main_window(model: str | None = None, *, make_engine: Callable[[], ob
     return window
 
 
-def run_gui(model: str | None) -> int:
-    import qasync
+def create_application():
+    """The QApplication set up as the ``studio`` command runs it (name, quit policy, theme)."""
     from PySide6.QtWidgets import QApplication
 
-    from studio.core.logs import setup_logging
     from studio.ui.theme import apply_theme
 
-    log_path = setup_logging()
-    log.info("Starting the window (log: %s)", log_path)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Latent Studio")
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window has shut its session down
     apply_theme(app)
+    return app
+
+
+def run_gui(model: str | None) -> int:
+    import qasync
+
+    from studio.core.logs import setup_logging
+
+    log_path = setup_logging()
+    log.info("Starting the window (log: %s)", log_path)
+    create_application()
 
     async def session() -> None:
         closed = asyncio.Event()

@@ -28,7 +28,6 @@ def run(steps: int = 4, size: int = 512, rounds: int = 2) -> dict[str, float]:
         build_sd15(folder)
         engine = Engine("cpu", previews="linear")
         engine.load(folder)
-    pipe = engine._loaded.pipe  # the same modules, called directly
     request = GenerationRequest(prompt="a castle on a hill", seed=1, steps=steps, cfg_scale=7.0, width=size,
                                 height=size, scheduler="euler")
     previews: list = []

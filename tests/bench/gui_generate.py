@@ -31,12 +31,11 @@ import time
 
 import qasync
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtWidgets import QApplication
 
-from studio.app import create_main_window
+from studio.app import create_application, create_main_window
 from studio.core.logs import setup_logging
-from studio.ui.theme import apply_theme
 from tests.bench.gui_bench import REQUEST
+from tests.paint_counter import PaintCounter
 
 FOLDER, STEPS, SIZE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # REQUEST's scheduler is Euler: one UNet call (two images with CFG) per step; the model's PNDM would add one.
@@ -102,20 +101,6 @@ class InThread(QObject):
         return await future
 
 
-class PaintCount(QObject):
-    """How many paints a widget received."""
-
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.count = 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Paint:
-            self.count += 1
-        return False
-
-
 class CanvasPaints(QObject):
     """Times of the canvas's paints: when the Paint event arrived and when its flush was over (next loop turn)."""
 
@@ -150,7 +135,7 @@ class Bench:
         self.previews: list[tuple[float, tuple[int, int]]] = []
         self.session.preview.connect(lambda image: self.previews.append((time.perf_counter(), image.size().toTuple())))
         self.paints = CanvasPaints(window.canvas)
-        self.bar_paints = PaintCount(window.progress_bar)
+        self.bar_paints = PaintCounter(window.progress_bar)
         # The engine alone runs in the engine's own thread: on this machine the same engine's UNet runs ~25% slower
         # when called from any thread other than the one that loaded it.
         self.engine_thread = InThread(engine_threads[-1])
@@ -316,10 +301,7 @@ async def serve(window) -> None:
 
 def main() -> None:
     setup_logging()
-    app = QApplication(sys.argv[:1])
-    app.setApplicationName("Latent Studio")
-    app.setQuitOnLastWindowClosed(False)
-    apply_theme(app)
+    create_application()
 
     async def run() -> None:
         closed = asyncio.Event()

@@ -23,17 +23,12 @@ MODEL = sys.argv[2] if len(sys.argv) > 2 else None
 def main() -> None:
     import qasync
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from studio.app import create_main_window
+    from studio.app import create_application, create_main_window
     from studio.core.logs import setup_logging
-    from studio.ui.theme import apply_theme
 
     setup_logging()
-    app = QApplication(sys.argv[:1])
-    app.setApplicationName("Latent Studio")
-    app.setQuitOnLastWindowClosed(False)
-    apply_theme(app)
+    create_application()
 
     def done(first_paint: float) -> None:
         shown = time.monotonic() - T0

@@ -3,27 +3,16 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 
 from studio.core.metadata import read_recipe
 from studio.core.paths import outputs_dir
 from studio.core.request import GenerationRequest
 from studio.engine.engine import Engine
+from tests.paint_counter import PaintCounter
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 
 SIZE = 64
-
-
-class PaintCounter(QObject):
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.count = 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Paint:
-            self.count += 1
-        return False
 
 
 @pytest.fixture

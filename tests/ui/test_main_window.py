@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.core.errors import StudioError
@@ -12,6 +12,7 @@ from studio.core.settings import Settings, load_settings, settings_path
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 from studio.session import Progress
 from studio.ui.progress_bar import GenerationProgressBar, describe
+from tests.paint_counter import PaintCounter
 from tests.ui.fakes import FakeEngine
 
 CONTROLS = [
@@ -237,19 +238,9 @@ def test_progress_text_reads_naturally():
 
 
 def _paints_within(qtbot, widget, ms):
-    paints = []
-
-    class CountPaints(QObject):
-        def eventFilter(self, watched, event):
-            if event.type() == QEvent.Type.Paint:
-                paints.append(1)
-            return False
-
-    counter = CountPaints()
-    widget.installEventFilter(counter)
+    counter = PaintCounter(widget)
     qtbot.wait(ms)
-    widget.removeEventFilter(counter)
-    return len(paints)
+    return counter.stop()
 
 
 def test_progress_bar_stops_animating_when_idle_or_waiting_for_the_first_step(qtbot):
