@@ -217,6 +217,8 @@ class Session(QObject):
     async def _publish(self, saving) -> None:
         try:
             results = await asyncio.wrap_future(saving)
+        except asyncio.CancelledError:
+            raise  # only shutdown() cancels: it waits for the file itself, and the session is going away
         except Exception as exc:
             log.exception("Saving the result failed")
             reason = getattr(exc, "strerror", None) or type(exc).__name__
@@ -225,8 +227,7 @@ class Session(QObject):
             self.results = tuple(results)
             if results:
                 self.last_seed = results[0].recipe.seed
-        finally:
-            self.busy = False
+        self.busy = False
 
     def _on_cancelled(self) -> None:
         self.busy = False

@@ -26,8 +26,7 @@ DELAY_MS = 1500
 
 @dataclass(frozen=True)
 class CanvasState:
-    # The image is never painted on in place (edits replace it), so a shallow copy is safe to read in a thread;
-    # the mask is painted in place, so it must be a copy of its own (QImage.copy()).
+    # Snapshots as the canvas hands them out: later edits never change them, so a thread may read them.
     image: QImage | None = None  # RGB32
     mask: QImage | None = None  # Grayscale8, the image's size
     data: dict[str, Any] = field(default_factory=dict)  # prompt, view, options: plain JSON values

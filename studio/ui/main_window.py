@@ -185,8 +185,6 @@ class MainWindow(QMainWindow):
         mode = self.image_panel.mode()
         source = self.canvas.image() if mode is not Mode.TEXT_TO_IMAGE else None
         mask = self.canvas.mask() if mode is Mode.INPAINT else None
-        # The canvas paints into its mask in place: the generation gets a copy of its own.
-        mask = None if mask is None else mask.copy()
         only_masked, padding = self.image_panel.only_masked(), self.image_panel.padding()
         if self.session.generate(request, source, mask, only_masked=only_masked, padding=padding):
             self.canvas.clear_overlay()  # the last result would hide this run's previews

@@ -33,7 +33,7 @@ class ResultsStrip(QListWidget):
         self.blockSignals(True)
         self.clear()
         for result in self._results:
-            thumb = QPixmap.fromImage(result.image).scaled(
+            thumb = QPixmap.fromImage(result.thumbnail).scaled(
                 THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
             item = QListWidgetItem(QIcon(thumb), f"seed {result.recipe.seed}")

@@ -15,14 +15,13 @@ def keep_workspace(workspace: Workspace, canvas: Canvas, prompts: PromptPanel, p
     """Restore the last saved state, then keep it up to date as the artist works."""
 
     def snapshot() -> CanvasState:
-        mask = canvas.mask()
         data = {
             "prompt": prompts.prompt_edit.toPlainText(),
             "negative_prompt": prompts.negative_edit.toPlainText(),
             "view": canvas.view_state(),
             **panel.state(),
         }
-        return CanvasState(canvas.image(), None if mask is None else mask.copy(), data)
+        return CanvasState(canvas.image(), canvas.mask(), data)
 
     keeper = WorkspaceKeeper(workspace, snapshot, parent)
     state = keeper.restore()

@@ -214,6 +214,19 @@ def test_one_history_entry_and_one_mask_changed_per_stroke(painted, qtbot):
     assert len(emitted) == 1
 
 
+def test_a_mask_handed_out_is_a_snapshot_that_later_edits_leave_alone(painted, qtbot):
+    """The window gives canvas.mask() to the generation and to the autosave thread without copying it."""
+    stroke(qtbot, painted, widget_point(painted, 50, 50))
+    snapshot = painted.mask()
+    before = pixels(snapshot)
+    stroke(qtbot, painted, widget_point(painted, 150, 150))  # a brush stroke
+    painted.invert_mask()  # and whole-mask edits
+    painted.fill_mask()
+    painted.undo()
+    assert np.array_equal(pixels(snapshot), before)
+    assert not np.array_equal(pixels(painted.mask()), before)
+
+
 def test_invert_clear_fill_with_undo(painted, qtbot):
     size = (200, 200)
     stroke(qtbot, painted, widget_point(painted, 100, 100))

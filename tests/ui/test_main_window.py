@@ -1,5 +1,6 @@
 """Pure window behaviour on a scripted engine: controls, shortcuts, seeds, sizes, batches, errors, settings."""
 
+import logging
 import threading
 
 import pytest
@@ -11,6 +12,8 @@ from studio.core.paths import outputs_dir
 from studio.core.settings import Settings, load_settings, settings_path
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 from studio.session import Progress
+from studio.session import session as session_module
+from studio.session.results import save_results
 from studio.ui.progress_bar import GenerationProgressBar, describe
 from tests.paint_counter import PaintCounter
 from tests.ui.fakes import FakeEngine
@@ -228,6 +231,24 @@ def test_closing_during_a_run_stops_the_engine_thread(window, qtbot):
     window.close()
     assert not thread.isRunning()
     assert list(outputs_dir().iterdir()) == []
+
+
+def test_closing_while_a_result_is_being_saved_keeps_it(window, qtbot, monkeypatch, caplog):
+    saving, release = threading.Event(), threading.Event()
+
+    def slow_save(*args):
+        saving.set()
+        release.wait(10)
+        return save_results(*args)
+
+    monkeypatch.setattr(session_module, "save_results", slow_save)
+    window.generate()
+    qtbot.waitUntil(saving.is_set, timeout=TIMEOUT)
+    threading.Timer(0.3, release.set).start()  # close() blocks the GUI thread until the file is written
+    window.close()
+    assert len(list(outputs_dir().glob("*.png"))) == 1
+    qtbot.wait(100)  # the publishing task, cancelled by the close, runs now: it must leave the closed session be
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_progress_text_reads_naturally():

@@ -1,14 +1,15 @@
 """The inpainting mask (a Grayscale8 QImage, 255 = repaint) and the coloured overlay that shows it.
 
-The overlay is a QPixmap cache updated only inside changed rectangles, so a brush dab costs a few
+The overlay is an ARGB image cache updated only inside changed rectangles, so a brush dab costs a few
 hundred pixels whatever the image size; opacity is applied when it is drawn, so changing it is free.
 """
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter
 
 MASK_FORMAT = QImage.Format.Format_Grayscale8
+OVERLAY_FORMAT = QImage.Format.Format_ARGB32_Premultiplied  # the format QPainter draws fastest
 # Full refreshes (fill, invert, a new mask) work in bands to bound the temporary ARGB memory.
 _BAND_ROWS = 512
 
@@ -30,7 +31,7 @@ class MaskLayer:
     def __init__(self) -> None:
         self._size = QSize()
         self._mask: QImage | None = None  # None until something is painted or set
-        self._overlay: QPixmap | None = None
+        self._overlay: QImage | None = None
         self._color = QColor(255, 48, 48)
 
     def image(self) -> QImage | None:
@@ -73,7 +74,7 @@ class MaskLayer:
         self._color = QColor(color.red(), color.green(), color.blue())
         self.refresh(QRect(0, 0, self._size.width(), self._size.height()))
 
-    def overlay(self) -> QPixmap | None:
+    def overlay(self) -> QImage | None:
         return self._overlay
 
     def refresh(self, rect: QRect) -> None:
@@ -89,13 +90,13 @@ class MaskLayer:
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         for top in range(rect.top(), rect.bottom() + 1, _BAND_ROWS):
             band = QRect(rect.left(), top, rect.width(), min(_BAND_ROWS, rect.bottom() + 1 - top))
-            tile = QImage(band.size(), QImage.Format.Format_ARGB32_Premultiplied)
+            tile = QImage(band.size(), OVERLAY_FORMAT)
             tile.fill(self._color)
             tile.setAlphaChannel(self._mask.copy(band))
             painter.drawImage(band.topLeft(), tile)
         painter.end()
 
-    def _blank_overlay(self) -> QPixmap:
-        overlay = QPixmap(self._size)
+    def _blank_overlay(self) -> QImage:
+        overlay = QImage(self._size, OVERLAY_FORMAT)
         overlay.fill(Qt.GlobalColor.transparent)
         return overlay

@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, QMimeData, QPointF, QRect, QRectF, QSize, QSizeF, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QPixmap, QUndoStack
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from studio.core.atomic import atomic_write_bytes
@@ -67,10 +67,9 @@ class Canvas(CanvasInput, QWidget):
         self.setMinimumSize(160, 120)
 
         self._image: QImage | None = None
-        self._pixmap: QPixmap | None = None  # display cache of the image, made on the GUI thread
         self._generation_size = QSize(512, 512)
-        self._preview: QPixmap | None = None
-        self._result: QPixmap | None = None
+        self._preview: QImage | None = None
+        self._result: QImage | None = None
         self._overlay_box: QRect | None = None  # the image area a preview covers; None: all of it
         self._mask = MaskLayer()
         self._view = ViewTransform()
@@ -147,11 +146,11 @@ class Canvas(CanvasInput, QWidget):
     def show_preview(self, image: QImage, box: QRect | None = None) -> None:
         """A live step preview, of any size, drawn smoothly scaled over ``box`` (image pixels: the region being
         generated) or over the whole generation area."""
-        self._set_overlay(QPixmap.fromImage(image), None, box)
+        self._set_overlay(QImage(image), None, box)
 
     def show_result(self, image: QImage) -> None:
         """A finished image shown over the canvas until :meth:`clear_overlay`, :meth:`set_image` or a mask edit."""
-        self._set_overlay(None, QPixmap.fromImage(image), None)
+        self._set_overlay(None, QImage(image), None)
 
     def showing_result(self) -> bool:
         return self._result is not None
@@ -162,7 +161,11 @@ class Canvas(CanvasInput, QWidget):
 
     # ------------------------------------------------------------------------------------------- mask
     def mask(self) -> QImage | None:
-        """Grayscale8, the image's size, 255 = repaint; None when nothing is painted."""
+        """Grayscale8, the image's size, 255 = repaint; None when nothing is painted.
+
+        A snapshot that later painting never changes, safe to read on another thread, at no copying cost now:
+        QImage shares pixels until written, and QPainter gives the live mask its own buffer before it paints.
+        """
         mask = self._mask.image()
         return None if mask is None or is_blank(mask) else QImage(mask)
 
@@ -388,8 +391,8 @@ class Canvas(CanvasInput, QWidget):
         painter = QPainter(self)
         painter.fillRect(exposed, painting.BACKGROUND)
         overlay = self._result or self._preview
-        if self._pixmap is not None:
-            painting.draw_layer(painter, self._view, size, self._pixmap, exposed)
+        if self._image is not None:
+            painting.draw_layer(painter, self._view, size, self._image, exposed)
         elif overlay is None:
             painting.draw_empty_area(painter, painting.area_rect(self._view, size), size, HINT)
         if overlay is not None:
@@ -468,7 +471,6 @@ class Canvas(CanvasInput, QWidget):
     def _apply_state(self, state: _State) -> None:
         old_size = self._area_size()
         self._image = state.image
-        self._pixmap = None if state.image is None else QPixmap.fromImage(state.image)
         self._mask.reset(QSize() if state.image is None else state.image.size(), state.mask)
         self.clear_overlay()
         if self._area_size() != old_size:
@@ -504,7 +506,7 @@ class Canvas(CanvasInput, QWidget):
         self._update_image_rect(rect)
         self.mask_changed.emit()
 
-    def _set_overlay(self, preview: QPixmap | None, result: QPixmap | None, box: QRect | None) -> None:
+    def _set_overlay(self, preview: QImage | None, result: QImage | None, box: QRect | None) -> None:
         had_result = self._result is not None
         self._preview, self._result, self._overlay_box = preview, result, None if box is None else QRect(box)
         self._update_area()
