@@ -1,9 +1,11 @@
 # Two commands matter: `make run` and `make test`. Both create the virtual environment on first use.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The CPU build of torch. On a machine with an NVIDIA GPU, install the CUDA build into $(VENV) first
-# (see README); the range in pyproject.toml then accepts it.
-TORCH ?= torch==2.13.0
+# The CPU build of torch, asked for explicitly: PyPI's plain `torch` is the multi-GB CUDA build on Linux. A local
+# wheel folder or index that has the +cpu build (pip's own configuration) is used first; otherwise PyTorch's CPU
+# index. On a machine with an NVIDIA GPU, `make install TORCH=torch==2.13.0 TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
+TORCH ?= torch==2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: install run test bench lint clean
 
@@ -12,8 +14,8 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet "$(TORCH)" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)" --index-url "$(TORCH_INDEX)"
+	$(PY) -m pip install --quiet -e '.[engine,test]'
 	touch $@
 
 run: install
