@@ -1,7 +1,10 @@
-"""Saving outputs: A1111-style running numbers, never overwriting, atomic writes."""
+"""Saving outputs: A1111-style running numbers, never overwriting (not even across processes), atomic writes."""
 
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -97,14 +100,15 @@ def test_save_leaves_no_temporary_files(tmp_path):
     assert len(list(tmp_path.iterdir())) == 3
 
 
-def test_failing_rename_leaves_folder_as_it_was(tmp_path, monkeypatch):
+def test_a_full_disk_while_claiming_the_name_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     existing = save_image(_image(), RECIPE, tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def broken_replace(src, dst):
+    def disk_full(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
+    monkeypatch.setattr(os, "link", disk_full)  # then the exclusive-create fallback, whose rename fails too
+    monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(OSError):
         save_image(_image("black"), RECIPE, tmp_path)
     monkeypatch.undo()
@@ -135,3 +139,61 @@ def test_write_png_to_a_chosen_path_replaces_it_atomically(tmp_path):
     with Image.open(target) as im:
         assert im.getpixel((0, 0)) == (0, 0, 255)
     assert _leftovers(target.parent) == []
+
+
+def test_without_hard_links_names_are_still_claimed_exclusively(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise OSError(1, "Operation not permitted")  # what Linux says on FAT and exFAT
+
+    monkeypatch.setattr(os, "link", no_links)
+    first = save_image(_image("red"), RECIPE, tmp_path)
+    second = save_image(_image("blue"), RECIPE, tmp_path)
+    assert (first.name, second.name) == ("00000-777.png", "00001-777.png")
+    with Image.open(first) as im:
+        assert im.getpixel((0, 0)) == (255, 0, 0)
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_name_taken_by_another_process_moves_on_to_the_next_number(tmp_path, monkeypatch):
+    from studio.core import outputs
+
+    monkeypatch.setattr(outputs, "_next_number", lambda folder: 0)  # as if the folder was listed before the other save
+    (tmp_path / "00000-777.png").write_bytes(b"the other process's image")
+    path = save_image(_image(), RECIPE, tmp_path)
+    assert path.name == "00001-777.png"
+    assert (tmp_path / "00000-777.png").read_bytes() == b"the other process's image"
+
+
+SAVER = """
+import sys, time
+from pathlib import Path
+from PIL import Image
+from studio.core.outputs import save_image
+from studio.core.recipe import Recipe
+
+folder, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+image = Image.new("RGB", (8, 8), "white")
+while not go.exists():
+    time.sleep(0.005)
+for i in range(200):  # one seed for all: two processes want the very same names
+    save_image(image, Recipe(prompt=f"{name} {i}", negative_prompt="", seed=5, steps=1, cfg_scale=1.0,
+                             width=8, height=8, sampler="Euler", model="tiny"), folder)
+"""
+
+
+def test_two_processes_saving_into_one_folder_keep_every_image(tmp_path):
+    folder, go = tmp_path / "outputs", tmp_path / "go"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    savers = [
+        subprocess.Popen([sys.executable, "-c", SAVER, str(folder), name, str(go)], env=env, stderr=subprocess.PIPE)
+        for name in ("first", "second")
+    ]
+    go.touch()  # both start together
+    for saver in savers:
+        _, err = saver.communicate(timeout=120)
+        assert saver.returncode == 0, err.decode()
+    files = sorted(folder.iterdir())
+    assert len(files) == 400 and _leftovers(folder) == []
+    prompts = {read_recipe(path).prompt for path in files}
+    assert prompts == {f"{name} {i}" for name in ("first", "second") for i in range(200)}

@@ -1,4 +1,8 @@
-"""Saving generated images: A1111-style names (``00042-1234.png``), metadata chunks, atomic writes."""
+"""Saving generated images: A1111-style names (``00042-1234.png``), metadata chunks, atomic writes.
+
+An output never replaces another file, even one another process (a second window, a ``studio generate`` run)
+is saving at the same moment: each name is claimed atomically, and a taken name moves on to the next number.
+"""
 
 import io
 import re
@@ -7,14 +11,16 @@ from pathlib import Path
 
 from PIL import Image
 
-from studio.core.atomic import atomic_write_bytes
+from studio.core.atomic import NameTaken, atomic_create_bytes, atomic_write_bytes, clean_stale_temps
 from studio.core.metadata import png_info
 from studio.core.paths import outputs_dir
 from studio.core.recipe import Recipe
 
 _NUMBERED = re.compile(r"^(\d{5,})-")
-# Choosing a number and writing the file happen under one lock, so two saves never pick the same name.
+# Choosing a number and claiming the name happen under one lock, so saves in one process never collide; across
+# processes the claim itself (atomic_create) decides.
 _lock = threading.Lock()
+_cleaned: set[Path] = set()  # folders already rid of temporary files from killed saves, in this process
 
 
 def _next_number(folder: Path) -> int:
@@ -36,8 +42,15 @@ def save_image(image: Image.Image, recipe: Recipe, folder: str | Path | None = N
     data = _png_bytes(image, recipe)  # encoded outside the lock
     folder = Path(folder) if folder is not None else outputs_dir()
     with _lock:
-        path = folder / f"{_next_number(folder):05d}-{recipe.seed}.png"
-        return atomic_write_bytes(path, data)
+        if folder not in _cleaned:
+            clean_stale_temps(folder)
+            _cleaned.add(folder)
+        number = _next_number(folder)
+        while True:
+            try:
+                return atomic_create_bytes(folder / f"{number:05d}-{recipe.seed}.png", data)
+            except NameTaken:  # another process took it since the folder was listed
+                number += 1
 
 
 def write_png(path: str | Path, image: Image.Image, recipe: Recipe) -> Path:
