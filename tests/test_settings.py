@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from studio.core import settings as settings_module
 from studio.core.settings import (
     MAX_RECENT_MODELS,
@@ -36,6 +38,16 @@ def test_damaged_file_falls_back_to_defaults_once_and_is_kept_aside():
     kept = list(settings_path().parent.glob("settings.damaged-*.json"))
     assert len(kept) == 1 and kept[0].read_text() == '{"prompt": "half a fi'
     assert load_settings().notice is None  # shown once: the damaged file is no longer in the way
+
+
+@pytest.mark.parametrize("damage", [b'{"prompt": "caf\xe9"}', b"\xff\xfe{\x00}", b"[" * 100_000],
+                         ids=["latin-1 bytes", "utf-16", "nested too deep"])
+def test_undecodable_or_unparsable_bytes_count_as_damaged_and_are_kept(damage):
+    settings_path().write_bytes(damage)
+    loaded = load_settings()
+    assert loaded.settings == Settings() and "damaged" in loaded.notice
+    (kept,) = settings_path().parent.glob("settings.damaged-*.json")
+    assert kept.read_bytes() == damage and not settings_path().exists()
 
 
 def test_not_an_object_counts_as_damaged():

@@ -7,14 +7,13 @@ written by older versions are upgraded step by step through :data:`MIGRATIONS`.
 
 import json
 import logging
-import time
 import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from studio.core.atomic import atomic_write_text
+from studio.core.atomic import atomic_write_text, clean_stale_temps, set_aside
 from studio.core.paths import studio_home
 
 log = logging.getLogger(__name__)
@@ -64,20 +63,21 @@ def settings_path() -> Path:
 
 def load_settings(path: Path | None = None) -> LoadedSettings:
     path = path or settings_path()
+    clean_stale_temps(path.parent)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return LoadedSettings(Settings())
     except OSError as exc:
         log.warning("Cannot read settings %s: %s", path, exc)
         return LoadedSettings(Settings(), f"The settings file could not be read ({exc.strerror}); using defaults.")
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))  # bytes that are not UTF-8 are damage like any other
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         data = _migrate(data)
-    except ValueError as exc:
-        kept = _move_aside(path)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep for the parser
+        kept = set_aside(path)
         log.warning("Settings file %s is damaged (%s); using defaults, kept it as %s", path, exc, kept)
         where = f" (kept as {kept.name})" if kept else ""
         return LoadedSettings(Settings(), f"The settings file was damaged and has been reset to defaults{where}.")
@@ -124,13 +124,3 @@ def _valid(value: Any, kind: Any) -> bool:
     if kind is float:
         return isinstance(value, (int, float))
     return isinstance(value, kind)
-
-
-def _move_aside(path: Path) -> Path | None:
-    target = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    try:
-        path.replace(target)
-    except OSError:
-        log.exception("Could not move the damaged settings file aside")
-        return None
-    return target
