@@ -4,7 +4,7 @@ import threading
 
 from PySide6.QtGui import QColor, QImage
 
-from studio.core.workspace import Workspace
+from studio.core.workspace import Workspace, WorkspaceState
 from studio.session import workspace as keeping
 from studio.session.workspace import CanvasState, WorkspaceKeeper
 
@@ -54,4 +54,53 @@ def test_changes_after_closing_are_ignored(qapp, tmp_path):
     keeper.close()
     keeper.changed()  # a widget still emitting while the window goes away
     assert not keeper._timer.isActive()
-    assert Workspace(tmp_path).load().data == {"x": 1}
+    assert Workspace(tmp_path).load().state.data == {"x": 1}
+
+
+def _saved(tmp_path, mask: bool = True) -> None:
+    keeper = WorkspaceKeeper(Workspace(tmp_path), lambda: CanvasState(picture(), _full_mask() if mask else None,
+                                                                       {"prompt": "p"}))
+    keeper.close()
+
+
+def _full_mask() -> QImage:
+    mask = QImage(40, 30, QImage.Format.Format_Grayscale8)
+    mask.fill(255)
+    return mask
+
+
+def test_a_complete_restore_has_no_notice(qapp, tmp_path):
+    _saved(tmp_path)
+    keeper = WorkspaceKeeper(Workspace(tmp_path), CanvasState)
+    assert keeper.restore().mask is not None and keeper.notice is None
+
+
+def test_a_damaged_state_brings_the_image_back_and_says_so(qapp, tmp_path):
+    _saved(tmp_path)
+    (tmp_path / "state.json").write_text("{ not json")
+    keeper = WorkspaceKeeper(Workspace(tmp_path), CanvasState)
+    back = keeper.restore()
+    assert back.image.pixelColor(39, 29) == QColor(1, 2, 3) and back.mask is None and back.data == {}
+    (kept,) = tmp_path.glob("state.damaged-*.json")
+    assert keeper.notice == (f"The saved workspace was damaged and was set aside as {kept.name}; "
+                             "the newest canvas image is back, without its mask and prompt.")
+
+
+def test_a_missing_mask_is_said_and_the_rest_restored(qapp, tmp_path):
+    _saved(tmp_path)
+    next(tmp_path.glob("mask-*.png")).unlink()
+    keeper = WorkspaceKeeper(Workspace(tmp_path), CanvasState)
+    back = keeper.restore()
+    assert back.image is not None and back.mask is None and back.data == {"prompt": "p"}
+    assert keeper.notice == "The saved mask could not be restored and was left out; the workspace files were kept."
+
+
+def test_an_image_that_cannot_be_decoded_is_left_out_said_and_kept(qapp, tmp_path):
+    Workspace(tmp_path).save(WorkspaceState(image_png=b"intact bytes, but not a PNG", data={"prompt": "p"}))
+    (image_file,) = tmp_path.glob("image-*.png")
+    keeper = WorkspaceKeeper(Workspace(tmp_path), lambda: CanvasState(data={"prompt": "p"}))
+    back = keeper.restore()
+    assert back.image is None and back.data == {"prompt": "p"}
+    assert keeper.notice.startswith("The saved canvas image could not be restored and was left out")
+    keeper.close()  # saves the canvas without that image
+    assert image_file.read_bytes() == b"intact bytes, but not a PNG"

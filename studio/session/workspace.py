@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from studio.core.workspace import Workspace, WorkspaceState
+from studio.core.workspace import LoadedWorkspace, Workspace, WorkspaceState
 from studio.workers.images import qimage_to_pil
 
 log = logging.getLogger(__name__)
@@ -48,19 +48,29 @@ class WorkspaceKeeper(QObject):
         self._image_png: tuple[int, bytes] | None = None  # QImage.cacheKey() and PNG of the last image written
         self._failing = False
         self._closed = False
+        self.notice: str | None = None  # one sentence after restore() when not everything could be restored
 
     def restore(self) -> CanvasState | None:
-        """The state saved last time; None when there is none. Damaged parts are left out, never raised."""
-        saved = self._workspace.load()
+        """The state saved last time; None when there is none. Parts that cannot be restored are left out (and
+        said in :attr:`notice`), never raised, and their files are never removed."""
+        loaded = self._workspace.load()
+        saved, lost = loaded.state, set(loaded.missing)
         if saved is None:
+            self.notice = _restore_notice(loaded, lost, image_back=False)
             return None
         image = _decode(saved.image_png, QImage.Format.Format_RGB32)
         mask = _decode(saved.mask_png, QImage.Format.Format_Grayscale8)
+        lost |= {kind for kind, png, qimage in (("image", saved.image_png, image), ("mask", saved.mask_png, mask))
+                 if png and qimage is None}
         if mask is not None and (image is None or mask.size() != image.size()):
             log.warning("The saved mask does not fit the saved image; it is left out")
             mask = None
+            lost.add("mask")
+        for kind in lost:
+            self._workspace.disown(kind)  # what the artist did not get back stays on disk
         if image is not None:
             self._image_png = (image.cacheKey(), saved.image_png)
+        self.notice = _restore_notice(loaded, lost, image_back=image is not None)
         return CanvasState(image, mask, saved.data)
 
     def changed(self) -> None:
@@ -97,6 +107,18 @@ class WorkspaceKeeper(QObject):
         if self._image_png is None or self._image_png[0] != image.cacheKey():
             self._image_png = (image.cacheKey(), _png(image))
         return self._image_png[1]
+
+
+def _restore_notice(loaded: LoadedWorkspace, lost: set[str], image_back: bool) -> str | None:
+    if loaded.damaged:
+        kept = f" and was set aside as {loaded.set_aside.name}" if loaded.set_aside else ""
+        back = "the newest canvas image is back, without its mask and prompt" if image_back else "the canvas starts empty"
+        return f"The saved workspace was damaged{kept}; {back}."
+    if lost:
+        what = " and ".join("canvas image" if kind == "image" else kind for kind in sorted(lost))
+        return (f"The saved {what} could not be restored and {'were' if len(lost) > 1 else 'was'} left out; "
+                "the workspace files were kept.")
+    return None
 
 
 def _png(image: QImage) -> bytes:

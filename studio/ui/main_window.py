@@ -81,8 +81,9 @@ class MainWindow(QMainWindow):
         self._load_settings(settings)
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
         self.keeper.failed.connect(self.show_error)
-        if notice:
-            self.message_bar.show_message(notice, "info")
+        notices = " ".join(text for text in (notice, self.keeper.notice) if text)
+        if notices:
+            self.message_bar.show_message(notices, "info")
         self.prompts.prompt_edit.setFocus()
 
     # -- building ------------------------------------------------------------------------------

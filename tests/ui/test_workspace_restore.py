@@ -1,4 +1,4 @@
-"""The canvas, its mask, the view and the prompt survive a restart and a crash; a damaged workspace starts empty."""
+"""The canvas, its mask, the view and the prompt survive a restart and a crash; a damaged workspace restores what it can."""
 
 import json
 
@@ -67,22 +67,31 @@ def test_they_come_back_after_a_crash_once_the_autosave_has_run(new_window, qtbo
 
 
 @pytest.mark.parametrize("damage", ["state", "image", "mask"])
-def test_a_damaged_workspace_starts_without_what_is_damaged(new_window, qtbot, tmp_path, damage):
+def test_a_damaged_workspace_restores_what_it_can_says_so_and_deletes_nothing(new_window, qtbot, tmp_path, damage):
     first = new_window()
     work_on(qtbot, first, noise_picture(tmp_path / "photo.png", (120, 80)))
+    image = array(first.canvas.image())
     first.close()
     folder = studio_home() / "workspace"
     if damage == "state":
         (folder / "state.json").write_text("{ not json")
     else:
         next(folder.glob(f"{damage}-*.png")).write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    files = {path.name: path.read_bytes() for path in folder.iterdir() if path.name != "state.json"}
 
     second = new_window()
+    notice = second.message_bar.text()
+    assert second.message_bar.isVisible()
     if damage == "state":
-        assert second.canvas.image() is None and second.prompts.prompt() == "a heron in the reeds"  # from settings
+        assert np.array_equal(array(second.canvas.image()), image) and second.canvas.mask() is None
+        assert second.prompts.prompt() == "a heron in the reeds"  # from the settings
+        assert notice.startswith("The saved workspace was damaged and was set aside as state.damaged-")
     elif damage == "image":
         assert second.canvas.image() is None and second.canvas.mask() is None
+        assert notice.startswith("The saved canvas image and mask could not be restored")
     else:
-        assert second.canvas.image().size().toTuple() == (120, 80) and second.canvas.mask() is None
+        assert np.array_equal(array(second.canvas.image()), image) and second.canvas.mask() is None
+        assert notice.startswith("The saved mask could not be restored")
     paint(qtbot, second.canvas, (5, 5))  # and it works as usual
     second.close()
+    assert all((folder / name).read_bytes() == data for name, data in files.items())  # every file is still there
