@@ -68,23 +68,42 @@ def create_application():
     return app
 
 
+def bring_forward(window) -> None:
+    """Show ``window`` on top of the others, as a second start of the app asked for."""
+    from PySide6.QtCore import Qt
+
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
 def run_gui(model: str | None) -> int:
     import qasync
 
     from studio.core.logs import setup_logging
+    from studio.core.paths import studio_home
+    from studio.session.single_instance import SingleInstance
 
     log_path = setup_logging()
     log.info("Starting the window (log: %s)", log_path)
     create_application()
+    instance = SingleInstance(studio_home())  # one window per data folder: a second would overwrite its work
+    if not instance.acquire():
+        print(f"Latent Studio is already open on {studio_home()}; its window was brought forward.", file=sys.stderr)
+        return 0
 
     async def session() -> None:
         closed = asyncio.Event()
         window = create_main_window(model)
+        instance.come_forward.connect(lambda: bring_forward(window))
+        window.closed.connect(instance.release)  # after the window's last writes
         window.closed.connect(closed.set)
         for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C in the terminal closes the window properly
             with contextlib.suppress(NotImplementedError):  # not on Windows' event loops
                 asyncio.get_running_loop().add_signal_handler(signum, window.close)
         window.show()
+        log.info("The window is open")
         await closed.wait()
 
     qasync.run(session())
