@@ -90,7 +90,8 @@ def run_gui(model: str | None) -> int:
     create_application()
     instance = SingleInstance(studio_home())  # one window per data folder: a second would overwrite its work
     if not instance.acquire():
-        print(f"Latent Studio is already open on {studio_home()}; its window was brought forward.", file=sys.stderr)
+        print(f"Latent Studio is already open on {studio_home()}; its window was asked to come forward.",
+              file=sys.stderr)
         return 0
 
     async def session() -> None:

@@ -98,7 +98,7 @@ def test_only_old_temporary_files_of_our_own_are_cleaned(tmp_path):
     two_hours_ago = time.time() - 2 * 3600
     old_ours = [tmp_path / ".00001-5.png.1a2b3c4d.tmp", tmp_path / ".state.json.k9_x2mq7.tmp"]  # ours, earlier ours
     fresh_ours = tmp_path / ".00002-5.png.deadbeef.tmp"  # a save running now in another process
-    not_ours = [tmp_path / "render.tmp", tmp_path / ".swap.tmp", tmp_path / "00003-5.png", tmp_path / ".x.TOOLONG99.tmp"]
+    not_ours = [tmp_path / name for name in ("render.tmp", ".swap.tmp", "00003-5.png", ".x.TOOLONG99.tmp")]
     for path in [*old_ours, fresh_ours, *not_ours]:
         path.write_bytes(b"data")
     for path in [*old_ours, *not_ours]:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,7 @@ from studio.core.recipe import Recipe
 
 folder, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 image = Image.new("RGB", (8, 8), "white")
+go.with_name(f"ready-{name}").touch()
 while not go.exists():
     time.sleep(0.005)
 for i in range(200):  # one seed for all: two processes want the very same names
@@ -189,7 +191,10 @@ def test_two_processes_saving_into_one_folder_keep_every_image(tmp_path):
         subprocess.Popen([sys.executable, "-c", SAVER, str(folder), name, str(go)], env=env, stderr=subprocess.PIPE)
         for name in ("first", "second")
     ]
-    go.touch()  # both start together
+    while not all((tmp_path / f"ready-{name}").exists() for name in ("first", "second")):
+        assert all(saver.poll() is None for saver in savers)
+        time.sleep(0.01)
+    go.touch()  # both start together, once both have imported everything
     for saver in savers:
         _, err = saver.communicate(timeout=120)
         assert saver.returncode == 0, err.decode()

@@ -112,7 +112,8 @@ class WorkspaceKeeper(QObject):
 def _restore_notice(loaded: LoadedWorkspace, lost: set[str], image_back: bool) -> str | None:
     if loaded.damaged:
         kept = f" and was set aside as {loaded.set_aside.name}" if loaded.set_aside else ""
-        back = "the newest canvas image is back, without its mask and prompt" if image_back else "the canvas starts empty"
+        back = ("the newest canvas image is back, without its mask and prompt" if image_back
+                else "the canvas starts empty")
         return f"The saved workspace was damaged{kept}; {back}."
     if lost:
         what = " and ".join("canvas image" if kind == "image" else kind for kind in sorted(lost))

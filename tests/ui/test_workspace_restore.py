@@ -1,4 +1,5 @@
-"""The canvas, its mask, the view and the prompt survive a restart and a crash; a damaged workspace restores what it can."""
+"""The canvas, its mask, the view and the prompt survive a restart and a crash; a damaged workspace restores
+what it can, says so, and deletes nothing."""
 
 import json
 
