@@ -24,6 +24,7 @@ from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
+from studio.engine.prompt_encoding import prompt_arguments
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
 
@@ -162,8 +163,8 @@ class Engine:
     def _call_arguments(self, request: GenerationRequest) -> dict:
         generators = [torch.Generator("cpu").manual_seed(request.seed + i) for i in range(request.batch_size)]
         kwargs = dict(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
+            # The text encoders are shared by every mode's pipeline: the loaded one encodes for all of them.
+            **prompt_arguments(self._loaded.pipe, request.prompt, request.negative_prompt, request.clip_skip),
             num_inference_steps=request.steps,
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=request.batch_size,
@@ -215,5 +216,6 @@ class Engine:
             scheduler=request.scheduler or "",
             batch_size=request.batch_size,
             batch_index=index,
+            clip_skip=request.clip_skip,
             app_version=__version__,
         )

@@ -1,0 +1,268 @@
+"""AUTOMATIC1111's prompt syntax, parsed in plain Python: weights, BREAK, extra-network tags and the rest.
+
+- ``(text)`` multiplies the weight of ``text`` by 1.1, ``[text]`` divides it by 1.1, ``(text:1.3)`` sets a
+  factor; they nest (``((text))`` is 1.21). ``\\(`` ``\\)`` ``\\[`` ``\\]`` are literal brackets. Unbalanced
+  brackets are read as A1111 reads them: an unclosed ``(`` still weighs everything after it, a stray ``)`` stays
+  text. :func:`parse_attention` follows A1111's ``prompt_parser.parse_prompt_attention`` case for case.
+- ``BREAK`` (upper case, a word of its own) starts a new 75-token chunk.
+- ``<lora:NAME:W>``, ``<hypernet:NAME:W>`` (any ``<kind:...>``) are extra-network tags: taken out of the text
+  the encoder sees and listed in :attr:`ParsedPrompt.networks`.
+- Prompt editing ``[a:b:N]``, ``[a:N]``, ``[a::N]``, alternation ``[a|b]`` and ``AND`` (composable prompts) are
+  recognised but not run: the prompt is read as it stands at the first step (``a``, nothing, ``a``, ``a``) and
+  the parts of an ``AND`` are joined by commas; each such case adds a sentence to :attr:`ParsedPrompt.notices`.
+  They are never read as weights.
+
+Written here rather than taken from a library: compel parses its own syntax, not A1111's, and sd_embed is not a
+published package; the A1111 rules fit in one page and are pinned by the tests against A1111's own cases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ROUND_FACTOR = 1.1
+SQUARE_FACTOR = 1 / 1.1
+
+# A1111's tokenizer for the attention syntax (prompt_parser.re_attention), kept as it is.
+_ATTENTION = re.compile(
+    r"""
+\\\(|
+\\\)|
+\\\[|
+\\]|
+\\\\|
+\\|
+\(|
+\[|
+:\s*([+-]?[.\d]+)\s*\)|
+\)|
+]|
+[^\\()\[\]:]+|
+:
+""",
+    re.X,
+)
+_BREAK = re.compile(r"\s*\bBREAK\b\s*", re.S)
+# A1111's extra-network tag (extra_networks.re_extra_net).
+_EXTRA_NETWORK = re.compile(r"<(\w+):([^>]+)>")
+_AND = re.compile(r"\bAND\b")
+_AND_WEIGHT = re.compile(r"\s*:\s*[+-]?\d*\.?\d+\s*$")
+_NUMBER = re.compile(r"\s*[+-]?\d*\.?\d+\s*")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of text with one weight."""
+
+    text: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Break:
+    """``BREAK``: the next text starts a new chunk."""
+
+
+BREAK = Break()
+
+
+@dataclass(frozen=True)
+class ExtraNetwork:
+    """``<lora:NAME:0.8>`` is ``ExtraNetwork("lora", ("NAME", "0.8"), "<lora:NAME:0.8>")``."""
+
+    kind: str
+    args: tuple[str, ...]
+    tag: str
+
+    @property
+    def name(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+@dataclass(frozen=True)
+class ParsedPrompt:
+    source: str
+    pieces: tuple[Segment | Break, ...]
+    networks: tuple[ExtraNetwork, ...] = ()
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def is_plain(self) -> bool:
+        """True when the prompt uses no syntax at all: the encoder can take the text as written."""
+        return self.pieces == (Segment(self.source),) and not self.networks and not self.notices
+
+
+def parse_prompt(text: str) -> ParsedPrompt:
+    """The whole A1111 reading of one prompt (see the module docstring)."""
+    rest, networks = extract_extra_networks(text)
+    rest, notices = first_step_text(rest)
+    rest, and_notice = join_and(rest)
+    if and_notice:
+        notices = (*notices, and_notice)
+    return ParsedPrompt(source=text, pieces=tuple(parse_attention(rest)), networks=networks, notices=notices)
+
+
+def extract_extra_networks(text: str) -> tuple[str, tuple[ExtraNetwork, ...]]:
+    """The text without its ``<kind:args>`` tags, and the tags in order."""
+    found = tuple(ExtraNetwork(m[1], tuple(m[2].split(":")), m[0]) for m in _EXTRA_NETWORK.finditer(text))
+    return _EXTRA_NETWORK.sub("", text), found
+
+
+def parse_attention(text: str) -> list[Segment | Break]:
+    """Weighted segments and breaks, adjacent equal weights merged; ``[Segment("")]`` for an empty prompt."""
+    pieces: list[list] = []  # [text, weight] pairs, or [BREAK, None]
+    round_open: list[int] = []
+    square_open: list[int] = []
+
+    def multiply(start: int, factor: float) -> None:
+        for piece in pieces[start:]:
+            if piece[0] is not BREAK:
+                piece[1] *= factor
+
+    for match in _ATTENTION.finditer(text):
+        token, weight = match[0], match[1]
+        if token.startswith("\\"):
+            pieces.append([token[1:], 1.0])
+        elif token == "(":
+            round_open.append(len(pieces))
+        elif token == "[":
+            square_open.append(len(pieces))
+        elif weight is not None and round_open and _is_number(weight):
+            multiply(round_open.pop(), float(weight))
+        elif token == ")" and round_open:
+            multiply(round_open.pop(), ROUND_FACTOR)
+        elif token == "]" and square_open:
+            multiply(square_open.pop(), SQUARE_FACTOR)
+        else:  # text; also a stray ")" or "]", or ":1.2)" with no "(" open, kept as text as A1111 does
+            for index, part in enumerate(_BREAK.split(token)):
+                if index:
+                    pieces.append([BREAK, None])
+                pieces.append([part, 1.0])
+    for start in round_open:
+        multiply(start, ROUND_FACTOR)
+    for start in square_open:
+        multiply(start, SQUARE_FACTOR)
+    merged: list[list] = []
+    for piece in pieces:
+        if merged and piece[0] is not BREAK and merged[-1][0] is not BREAK and merged[-1][1] == piece[1]:
+            merged[-1][0] += piece[0]
+        else:
+            merged.append(piece)
+    result = [BREAK if text is BREAK else Segment(text, weight) for text, weight in merged]
+    return result or [Segment("")]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# -- prompt editing and alternation: read as the prompt at the first step ------------------------------------
+def first_step_text(text: str) -> tuple[str, tuple[str, ...]]:
+    """``text`` with every ``[a:b:N]``, ``[a:N]``, ``[a::N]`` and ``[a|b]`` replaced by what it reads at the
+    first step, and one notice per kind found. Other square brackets (weights) are left alone."""
+    kinds: list[str] = []
+    out = _resolve_schedules(text, kinds)
+    notices = []
+    if "editing" in kinds:
+        notices.append(
+            "Prompt editing [from:to:when] is not supported yet; the prompt is read as it stands at the first "
+            "step (the 'from' text) for every step."
+        )
+    if "alternation" in kinds:
+        notices.append(
+            "Alternation [a|b] is not supported yet; the first choice is used for every step."
+        )
+    return out, tuple(notices)
+
+
+def _resolve_schedules(text: str, kinds: list[str]) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if char == "[":
+            end = _closing_bracket(text, i)
+            if end is not None:
+                parts = _top_level_split(text[i + 1 : end])
+                replacement = _schedule_first_step(parts, kinds)
+                if replacement is not None:
+                    out.append(_resolve_schedules(replacement, kinds))
+                    i = end + 1
+                    continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _schedule_first_step(parts: list[tuple[str, str]], kinds: list[str]) -> str | None:
+    """``parts``: the bracket's content split at top-level ``:`` and ``|`` as (separator before, text)."""
+    separators = [sep for sep, _ in parts[1:]]
+    texts = [part for _, part in parts]
+    if separators and all(sep == "|" for sep in separators):
+        kinds.append("alternation")
+        return texts[0]
+    if separators in ([":"], [":", ":"]) and _NUMBER.fullmatch(texts[-1]):
+        kinds.append("editing")
+        # [to:when] adds "to" later (nothing at first); [from:to:when] and [from::when] start with "from".
+        return "" if len(texts) == 2 else texts[0]
+    return None
+
+
+def _closing_bracket(text: str, start: int) -> int | None:
+    depth = 0
+    i = start
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _top_level_split(inner: str) -> list[tuple[str, str]]:
+    parts: list[tuple[str, str]] = []
+    separator, current, depth, i = "", [], 0, 0
+    while i < len(inner):
+        char = inner[i]
+        if char == "\\" and i + 1 < len(inner):
+            current.append(inner[i : i + 2])
+            i += 2
+            continue
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        if depth == 0 and char in ":|":
+            parts.append((separator, "".join(current)))
+            separator, current = char, []
+        else:
+            current.append(char)
+        i += 1
+    parts.append((separator, "".join(current)))
+    return parts
+
+
+def join_and(text: str) -> tuple[str, str | None]:
+    """``a AND b :1.2`` read as ``a, b``, with a notice; ``text`` unchanged when it has no ``AND``."""
+    parts = _AND.split(text)
+    if len(parts) == 1:
+        return text, None
+    cleaned = [_AND_WEIGHT.sub("", part).strip() for part in parts]
+    notice = "AND (composable prompts) is not supported yet; the parts are read as one prompt, joined by commas."
+    return ", ".join(part for part in cleaned if part), notice
