@@ -1,10 +1,14 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one."""
 
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
@@ -30,3 +34,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+
+def move_aside(path: Path) -> Path | None:
+    """Rename a damaged ``path`` to ``<stem>.damaged-<time>[-n]<suffix>`` beside it, never onto another file;
+    None (and a log entry) when it cannot be moved."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        target = path.with_name(f"{path.stem}.damaged-{stamp}{f'-{n}' if n else ''}{path.suffix}")
+        if target.exists():
+            continue
+        try:
+            path.rename(target)
+        except OSError as exc:
+            log.warning("Could not move the damaged file %s aside: %s", path, exc)
+            return None
+        return target
+    return None

@@ -103,6 +103,11 @@ def parse_prompt(text: str) -> ParsedPrompt:
     return ParsedPrompt(source=text, pieces=tuple(parse_attention(rest)), networks=networks, notices=notices)
 
 
+def prompt_notices(*prompts: str) -> list[str]:
+    """The sentences about syntax that is read but not run, for all ``prompts`` together, without repeats."""
+    return list(dict.fromkeys(notice for text in prompts for notice in parse_prompt(text).notices))
+
+
 def extract_extra_networks(text: str) -> tuple[str, tuple[ExtraNetwork, ...]]:
     """The text without its ``<kind:args>`` tags, and the tags in order."""
     found = tuple(ExtraNetwork(m[1], tuple(m[2].split(":")), m[0]) for m in _EXTRA_NETWORK.finditer(text))

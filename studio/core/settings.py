@@ -7,14 +7,13 @@ written by older versions are upgraded step by step through :data:`MIGRATIONS`.
 
 import json
 import logging
-import time
 import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from studio.core.atomic import atomic_write_text
+from studio.core.atomic import atomic_write_text, move_aside
 from studio.core.paths import studio_home
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def load_settings(path: Path | None = None) -> LoadedSettings:
             raise ValueError("not a JSON object")
         data = _migrate(data)
     except ValueError as exc:
-        kept = _move_aside(path)
+        kept = move_aside(path)
         log.warning("Settings file %s is damaged (%s); using defaults, kept it as %s", path, exc, kept)
         where = f" (kept as {kept.name})" if kept else ""
         return LoadedSettings(Settings(), f"The settings file was damaged and has been reset to defaults{where}.")
@@ -124,13 +123,3 @@ def _valid(value: Any, kind: Any) -> bool:
     if kind is float:
         return isinstance(value, (int, float))
     return isinstance(value, kind)
-
-
-def _move_aside(path: Path) -> Path | None:
-    target = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    try:
-        path.replace(target)
-    except OSError:
-        log.exception("Could not move the damaged settings file aside")
-        return None
-    return target

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from studio.core.prompt_chunks import CHUNK_LENGTH, Chunk, chunk_prompt
-from studio.core.prompt_syntax import parse_prompt
+from studio.core.prompt_syntax import parse_prompt, prompt_notices
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def prompt_arguments(pipe, prompt: str, negative: str, clip_skip: int = 1) -> di
     """The prompt keyword arguments for ``pipe(...)``: text when diffusers can take it as it is, else
     ``prompt_embeds``/``negative_prompt_embeds`` (and the pooled pair for SDXL)."""
     parsed = [parse_prompt(prompt), parse_prompt(negative)]
-    for notice in {n for p in parsed for n in p.notices}:
+    for notice in prompt_notices(prompt, negative):
         log.info("Prompt: %s", notice)
     encoders = _encoders(pipe)
     chunked = [[chunk_prompt(p, enc.tokenize, enc.comma_id) for p in parsed] for enc in encoders]
