@@ -75,9 +75,14 @@ def _embeddings(pipe, encoders: list[_Encoder], chunked: list[list[list[Chunk]]]
     pooled: list[torch.Tensor | None] = [None, None]
     with torch.inference_mode():
         for encoder, per_prompt in zip(encoders, chunked):
+            empty = None  # the padding chunk (the empty prompt's encoding), encoded once and repeated
             for side, chunks in enumerate(per_prompt):
-                padded = chunks + [Chunk() for _ in range(n_chunks - len(chunks))]
-                hidden, pool = _encode_chunks(encoder, padded, clip_skip, sdxl, device)
+                hidden, pool = _encode_chunks(encoder, chunks, clip_skip, sdxl, device)
+                missing = n_chunks - len(chunks)
+                if missing:
+                    if empty is None:
+                        empty = _encode_chunks(encoder, [Chunk()], clip_skip, sdxl, device)[0]
+                    hidden = torch.cat([hidden, empty.repeat(1, missing, 1)], dim=1)
                 sides[side].append(hidden)
                 if encoder.pooled:
                     pooled[side] = pool
