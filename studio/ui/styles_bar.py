@@ -23,6 +23,7 @@ class StylesBar(QWidget):
         self.combo = QComboBox(objectName="styleCombo")
         self.combo.setToolTip(f"Styles from {styles_path().name}: a style's {{prompt}} is replaced by your prompt, "
                               "otherwise it is added after it")
+        self.combo.setPlaceholderText("No styles yet")
         self.combo.setMinimumContentsLength(8)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.apply_button = QPushButton("Apply", objectName="applyStyleButton")
@@ -77,9 +78,9 @@ class StylesBar(QWidget):
             tip = style.prompt + (f"\nNegative: {style.negative_prompt}" if style.negative_prompt else "")
             self.combo.addItem(style.name)
             self.combo.setItemData(self.combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setCurrentIndex(0 if styles else -1)
         self.combo.setEnabled(bool(styles))
         self.apply_button.setEnabled(bool(styles))
-        self.combo.setPlaceholderText("No styles yet")
 
     def _ask_name(self, suggestion: str) -> str | None:
         name, ok = QInputDialog.getText(self, "Save style", "Style name:", text=suggestion)

@@ -128,6 +128,7 @@ def test_save_and_apply_styles(panel, qtbot):
 def test_saving_under_an_existing_name_replaces_it_and_cancel_saves_nothing(panel, qtbot):
     save_styles([Style("Sharp", "sharp focus"), Style("Old", "old")])
     panel.styles_bar.reload()
+    assert panel.styles_bar.combo.currentText() == "Sharp" and panel.styles_bar.apply_button.isEnabled()
     panel.set_prompts("very sharp", "")
     panel.styles_bar.ask_name = lambda suggestion: None
     panel.styles_bar.save_current()
