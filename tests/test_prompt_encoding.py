@@ -155,6 +155,8 @@ def test_clip_skip_is_recorded_as_a1111_writes_it(sd_engine):
     assert "Clip skip: 2" in text
     assert recipe_from_parameters(text).clip_skip == 2
     assert "Clip skip" not in format_parameters(sd_engine.generate(_request()).recipes[0])
+    for written, read in (("99", 12), ("0", 1), ("two", 1)):  # crafted values stay within what can run
+        assert recipe_from_parameters(f"a fox\nSteps: 3, Seed: 1, Clip skip: {written}").clip_skip == read
 
 
 def test_prompt_editing_alternation_and_and_are_never_read_as_weights(sd_engine):
