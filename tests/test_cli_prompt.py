@@ -1,4 +1,4 @@
-"""The CLI's prompt options: --clip-skip recorded, notices for syntax read but not run, LoRA tags refused."""
+"""The CLI's prompt options: --clip-skip recorded, a note for AND (read but not run), LoRA tags refused."""
 
 from pathlib import Path
 
@@ -22,10 +22,10 @@ def test_clip_skip_and_a_weighted_long_prompt_are_recorded(tiny_sd_dir, capsys):
     assert "Clip skip: 2" in capsys.readouterr().out
 
 
-def test_prompt_editing_prints_a_note_and_still_generates(tiny_sd_dir, capsys):
-    assert cli.main(_gen(tiny_sd_dir, "a [cat:dog:0.5]")) == 0
+def test_and_prints_a_note_and_still_generates(tiny_sd_dir, capsys):
+    assert cli.main(_gen(tiny_sd_dir, "a [cat:dog:0.5] AND a box")) == 0
     out, err = capsys.readouterr()
-    assert "note: Prompt editing [from:to:when] is not supported yet" in err
+    assert err.count("note: ") == 1 and "note: AND (composable prompts) is not supported yet" in err
     assert Path(out.strip()).is_file()
 
 

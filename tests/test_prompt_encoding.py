@@ -1,12 +1,13 @@
 """A1111 prompt syntax through the real engine on tiny models: equality with diffusers where the syntax means
-nothing, and pixels that change where it means something (weights, text past token 75, BREAK, clip skip).
+nothing, and pixels that change where it means something (weights, text past token 75, BREAK, clip skip,
+prompt editing).
 
 The tiny tokenizer is byte-level: every character of a word is a token ("a " is one token, "red " three)."""
 
 import numpy as np
 import pytest
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import DiffusionPipeline, EulerDiscreteScheduler
 
 from studio.core.errors import StudioError
 from studio.core.metadata import format_parameters, recipe_from_parameters
@@ -159,10 +160,58 @@ def test_clip_skip_is_recorded_as_a1111_writes_it(sd_engine):
         assert recipe_from_parameters(f"a fox\nSteps: 3, Seed: 1, Clip skip: {written}").clip_skip == read
 
 
-def test_prompt_editing_alternation_and_and_are_never_read_as_weights(sd_engine):
-    first_step = _pixels(sd_engine, prompt="a red fox in snow")
-    assert np.array_equal(_pixels(sd_engine, prompt="a [red:blue:0.5] fox in snow"), first_step)
-    assert np.array_equal(_pixels(sd_engine, prompt="a [red|blue] fox in snow"), first_step)
+def test_prompt_editing_at_the_ends_is_one_prompt_throughout(sd_engine):
+    red, blue = _pixels(sd_engine, prompt="a red fox in snow"), _pixels(sd_engine, prompt="a blue fox in snow")
+    assert np.array_equal(_pixels(sd_engine, prompt="a [red:blue:1.0] fox in snow"), red)  # switches after the last
+    assert np.array_equal(_pixels(sd_engine, prompt="a [red:blue:0] fox in snow"), blue)  # before the first
+    assert np.array_equal(_pixels(sd_engine, prompt="a [red|red] fox in snow"), red)
+    for scheduled in ("a [red:blue:0.5] fox in snow", "a [red|blue] fox in snow"):
+        pixels = _pixels(sd_engine, prompt=scheduled)
+        assert np.abs(pixels - red).max() > 0 and np.abs(pixels - blue).max() > 0, scheduled
+
+
+def _switching_reference(folder, first, then, switch_after, negative="blurry", steps=4, batch=1):
+    """diffusers' own pipeline and encoder, with a callback that swaps the prompt after ``switch_after`` steps."""
+    pipe = _pipe(folder)
+    pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    sdxl = hasattr(pipe, "text_encoder_2")
+    encoded = {text: pipe.encode_prompt(text, device="cpu", num_images_per_prompt=batch,
+                                        do_classifier_free_guidance=True, negative_prompt=negative)
+               for text in (first, then)}
+
+    def swap(p, i, t, tensors):
+        if i + 1 != switch_after:
+            return {}
+        new = encoded[then]
+        out = {"prompt_embeds": torch.cat([new[1], new[0]])}
+        if sdxl:
+            out["add_text_embeds"] = torch.cat([new[3], new[2]])
+        return out
+
+    first_args = encoded[first]
+    kwargs = dict(prompt_embeds=first_args[0], negative_prompt_embeds=first_args[1])
+    if sdxl:
+        kwargs.update(pooled_prompt_embeds=first_args[2], negative_pooled_prompt_embeds=first_args[3])
+    generators = [torch.Generator("cpu").manual_seed(42 + n) for n in range(batch)]
+    images = pipe(**kwargs, num_inference_steps=steps, guidance_scale=6.5, width=64, height=64,
+                  generator=generators, callback_on_step_end=swap).images
+    return [np.asarray(image, dtype=np.int16) for image in images]
+
+
+@pytest.mark.parametrize("model, engine_fixture", [("tiny_sd_dir", "sd_engine"), ("tiny_sdxl_dir", "sdxl_engine")])
+def test_prompt_editing_switches_at_its_step_like_a_hand_made_switch_in_diffusers(model, engine_fixture, request):
+    """[red:blue:0.5] over 4 steps: red for steps 1-2, blue for 3-4 (A1111's reading), batch of two."""
+    engine, folder = request.getfixturevalue(engine_fixture), request.getfixturevalue(model)
+    result = engine.generate(_request(prompt="a [red:blue:0.5] fox in snow", steps=4, batch_size=2))
+    expected = _switching_reference(folder, "a red fox in snow", "a blue fox in snow", switch_after=2, batch=2)
+    for image, reference in zip(result.images, expected):
+        assert np.array_equal(np.asarray(image, dtype=np.int16), reference)
+
+
+def test_and_is_read_as_one_prompt(sd_engine):
+    assert np.array_equal(_pixels(sd_engine, prompt="a red fox AND snow :1.2"),
+                          _pixels(sd_engine, prompt="(a red fox, snow:1.0)"))
 
 
 @pytest.mark.parametrize("field", ["prompt", "negative_prompt"])

@@ -3,6 +3,7 @@
 import pytest
 
 from studio.core.prompt_chunks import CHUNK_LENGTH, chunk_prompt
+from studio.core.prompt_schedule import is_scheduled, prompt_at_step
 from studio.core.prompt_syntax import BREAK, Segment, parse_attention, parse_prompt
 
 
@@ -50,31 +51,44 @@ def test_attention(text, expected):
 def test_a_prompt_without_syntax_is_plain():
     assert parse_prompt("a red fox, snow").is_plain
     assert parse_prompt("").is_plain
-    for text in ("a (red) fox", "(fox:1.0)", "a BREAK b", "a \\(b\\)", "[a|b]", "a AND b", "<lora:x:1>"):
+    for text in ("a (red) fox", "(fox:1.0)", "a BREAK b", "a \\(b\\)", "[a|b]", "[a:b:2]", "a AND b", "<lora:x:1>"):
         assert not parse_prompt(text).is_plain, text
 
 
 @pytest.mark.parametrize(
-    "text, read_as",
+    "text, step, steps, read_as",
     [
-        ("a [cat:dog:0.5] b", "a cat b"),
-        ("a [cat:dog:10] b", "a cat b"),
-        ("a [cat::0.3] b", "a cat b"),
-        ("a [dog:0.3] b", "a  b"),
-        ("[cat|dog|bird] b", "cat b"),
-        ("[(cat:1.2)|dog]", "(cat:1.2)"),
-        ("[[a|b]:c:0.5]", "a"),
+        ("a [cat:dog:0.5] b", 1, 10, "a cat b"),
+        ("a [cat:dog:0.5] b", 5, 10, "a cat b"),
+        ("a [cat:dog:0.5] b", 6, 10, "a dog b"),
+        ("a [cat:dog:3] b", 3, 10, "a cat b"),
+        ("a [cat:dog:3] b", 4, 10, "a dog b"),
+        ("a [cat:dog:0] b", 1, 10, "a dog b"),
+        ("a [cat:dog:1.0] b", 10, 10, "a cat b"),
+        ("a [cat::0.3] b", 3, 10, "a cat b"),
+        ("a [cat::0.3] b", 4, 10, "a  b"),
+        ("a [dog:0.3] b", 1, 10, "a  b"),
+        ("a [dog:0.3] b", 4, 10, "a dog b"),
+        ("[cat|dog|bird] b", 1, 10, "cat b"),
+        ("[cat|dog|bird] b", 2, 10, "dog b"),
+        ("[cat|dog|bird] b", 4, 10, "cat b"),
+        ("[(cat:1.2)|dog]", 1, None, "(cat:1.2)"),
+        ("[[a|b]:c:0.5]", 2, 4, "b"),
+        ("[[a|b]:c:0.5]", 3, 4, "c"),
+        ("\\[a:b:0.5\\]", 3, 4, "\\[a:b:0.5\\]"),
+        ("a [cat:dog:0.5] b", 1, None, "a cat b"),  # what the editor counts: the first step of a long run
     ],
 )
-def test_prompt_editing_and_alternation_read_as_the_first_step_with_a_notice(text, read_as):
-    parsed = parse_prompt(text)
-    assert parsed.pieces == tuple(parse_attention(read_as))
-    assert parsed.notices and all("not supported yet" in notice for notice in parsed.notices)
+def test_prompt_editing_and_alternation_choose_the_text_of_each_step(text, step, steps, read_as):
+    assert prompt_at_step(text, step, steps) == read_as
+    assert is_scheduled(text) == ("[" in text.replace("\\[", ""))
+    assert parse_prompt(text, step, steps).pieces == tuple(parse_attention(read_as))
+    assert not parse_prompt(text, step, steps).notices
 
 
 def test_square_brackets_with_a_colon_that_is_no_schedule_stay_weights():
-    parsed = parse_prompt("[a:b] [c]")
-    assert not parsed.notices
+    assert not is_scheduled("[a:b] [c] [d:e:f]")
+    assert prompt_at_step("[a:b] [c]", 2, 4) == "[a:b] [c]"
     assert _pairs("[a:b] [c]") == [("a:b", 0.909091), (" ", 1.0), ("c", 0.909091)]
 
 

@@ -7,10 +7,10 @@
 - ``BREAK`` (upper case, a word of its own) starts a new 75-token chunk.
 - ``<lora:NAME:W>``, ``<hypernet:NAME:W>`` (any ``<kind:...>``) are extra-network tags: taken out of the text
   the encoder sees and listed in :attr:`ParsedPrompt.networks`.
-- Prompt editing ``[a:b:N]``, ``[a:N]``, ``[a::N]``, alternation ``[a|b]`` and ``AND`` (composable prompts) are
-  recognised but not run: the prompt is read as it stands at the first step (``a``, nothing, ``a``, ``a``) and
-  the parts of an ``AND`` are joined by commas; each such case adds a sentence to :attr:`ParsedPrompt.notices`.
-  They are never read as weights.
+- Prompt editing ``[a:b:N]`` and alternation ``[a|b]`` choose the text of each step
+  (:mod:`studio.core.prompt_schedule`) before the weights are read.
+- ``AND`` (composable prompts) is recognised but not run: its parts are joined by commas, with a sentence in
+  :attr:`ParsedPrompt.notices`; it is never read as text of the prompt.
 
 Written here rather than taken from a library: compel parses its own syntax, not A1111's, and sd_embed is not a
 published package; the A1111 rules fit in one page and are pinned by the tests against A1111's own cases.
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from studio.core.prompt_schedule import prompt_at_step
 
 ROUND_FACTOR = 1.1
 SQUARE_FACTOR = 1 / 1.1
@@ -48,7 +50,6 @@ _BREAK = re.compile(r"\s*\bBREAK\b\s*", re.S)
 _EXTRA_NETWORK = re.compile(r"<(\w+):([^>]+)>")
 _AND = re.compile(r"\bAND\b")
 _AND_WEIGHT = re.compile(r"\s*:\s*[+-]?\d*\.?\d+\s*$")
-_NUMBER = re.compile(r"\s*[+-]?\d*\.?\d+\s*")
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,12 @@ class ParsedPrompt:
         return self.pieces == (Segment(self.source),) and not self.networks and not self.notices
 
 
-def parse_prompt(text: str) -> ParsedPrompt:
-    """The whole A1111 reading of one prompt (see the module docstring)."""
+def parse_prompt(text: str, step: int = 1, steps: int | None = None) -> ParsedPrompt:
+    """The whole A1111 reading of one prompt at ``step`` of ``steps`` (see the module docstring and
+    :func:`~studio.core.prompt_schedule.prompt_at_step`)."""
     rest, networks = extract_extra_networks(text)
-    rest, notices = first_step_text(rest)
-    rest, and_notice = join_and(rest)
-    if and_notice:
-        notices = (*notices, and_notice)
+    rest, and_notice = join_and(prompt_at_step(rest, step, steps))
+    notices = (and_notice,) if and_notice else ()
     return ParsedPrompt(source=text, pieces=tuple(parse_attention(rest)), networks=networks, notices=notices)
 
 
@@ -174,103 +174,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# -- prompt editing and alternation: read as the prompt at the first step ------------------------------------
-def first_step_text(text: str) -> tuple[str, tuple[str, ...]]:
-    """``text`` with every ``[a:b:N]``, ``[a:N]``, ``[a::N]`` and ``[a|b]`` replaced by what it reads at the
-    first step, and one notice per kind found. Other square brackets (weights) are left alone."""
-    kinds: list[str] = []
-    out = _resolve_schedules(text, kinds)
-    notices = []
-    if "editing" in kinds:
-        notices.append(
-            "Prompt editing [from:to:when] is not supported yet; the prompt is read as it stands at the first "
-            "step (the 'from' text) for every step."
-        )
-    if "alternation" in kinds:
-        notices.append(
-            "Alternation [a|b] is not supported yet; the first choice is used for every step."
-        )
-    return out, tuple(notices)
-
-
-def _resolve_schedules(text: str, kinds: list[str]) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            out.append(text[i : i + 2])
-            i += 2
-            continue
-        if char == "[":
-            end = _closing_bracket(text, i)
-            if end is not None:
-                parts = _top_level_split(text[i + 1 : end])
-                replacement = _schedule_first_step(parts, kinds)
-                if replacement is not None:
-                    out.append(_resolve_schedules(replacement, kinds))
-                    i = end + 1
-                    continue
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def _schedule_first_step(parts: list[tuple[str, str]], kinds: list[str]) -> str | None:
-    """``parts``: the bracket's content split at top-level ``:`` and ``|`` as (separator before, text)."""
-    separators = [sep for sep, _ in parts[1:]]
-    texts = [part for _, part in parts]
-    if separators and all(sep == "|" for sep in separators):
-        kinds.append("alternation")
-        return texts[0]
-    if separators in ([":"], [":", ":"]) and _NUMBER.fullmatch(texts[-1]):
-        kinds.append("editing")
-        # [to:when] adds "to" later (nothing at first); [from:to:when] and [from::when] start with "from".
-        return "" if len(texts) == 2 else texts[0]
-    return None
-
-
-def _closing_bracket(text: str, start: int) -> int | None:
-    depth = 0
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
-
-
-def _top_level_split(inner: str) -> list[tuple[str, str]]:
-    parts: list[tuple[str, str]] = []
-    separator, current, depth, i = "", [], 0, 0
-    while i < len(inner):
-        char = inner[i]
-        if char == "\\" and i + 1 < len(inner):
-            current.append(inner[i : i + 2])
-            i += 2
-            continue
-        if char in "[(":
-            depth += 1
-        elif char in "])":
-            depth -= 1
-        if depth == 0 and char in ":|":
-            parts.append((separator, "".join(current)))
-            separator, current = char, []
-        else:
-            current.append(char)
-        i += 1
-    parts.append((separator, "".join(current)))
-    return parts
 
 
 def join_and(text: str) -> tuple[str, str | None]:

@@ -8,6 +8,9 @@ prompt and negative are padded with empty-prompt chunks to the same length. For 
 (penultimate layer, concatenated features) and the pooled embedding is the second encoder's for the first
 chunk, as A1111 does.
 
+Prompt editing ``[from:to:when]`` and alternation ``[a|b]`` are run as A1111 runs them: the step callback hands
+the pipeline new embeddings at the steps where the text changes (:class:`PromptConditioning`).
+
 A prompt with no syntax that fits in one chunk is passed to diffusers as text (``prompt=``), so it gives
 exactly the pixels diffusers gives. Clip skip N (A1111's count: 1 = the last layer) takes the layers diffusers'
 ``clip_skip=N-1`` takes, encoded here in every case: diffusers' own path fails for SD 1.x/2.x on transformers 5.
@@ -21,7 +24,9 @@ from dataclasses import dataclass
 import torch
 
 from studio.core.prompt_chunks import CHUNK_LENGTH, Chunk, chunk_prompt
+from studio.core.prompt_schedule import is_scheduled, prompt_at_step
 from studio.core.prompt_syntax import parse_prompt, prompt_notices
+from studio.core.request import GenerationRequest, Mode
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +47,81 @@ class _Encoder:
         return self.tokenizer.convert_tokens_to_ids(",</w>")
 
 
+class PromptConditioning:
+    """The prompt arguments of one run, and the embeddings that replace them, from the step callback, at the
+    steps where prompt editing or alternation changes the text (each text pair is encoded once)."""
+
+    def __init__(self, pipe, request: GenerationRequest) -> None:
+        self.pipe = pipe
+        self.prompt, self.negative = request.prompt, request.negative_prompt
+        self.clip_skip = request.clip_skip
+        self.batch = request.batch_size
+        self.scheduled = is_scheduled(request.prompt) or is_scheduled(request.negative_prompt)
+        # The steps that will run (img2img runs the last ``strength`` of them); the callback knows the exact count.
+        expected = request.steps
+        if request.mode is not Mode.TEXT_TO_IMAGE:
+            expected = max(1, min(request.steps, int(request.steps * request.strength)))
+        self._texts = self._texts_at(1, expected)
+        self._encoded: dict[tuple[str, str], dict] = {}
+        for notice in prompt_notices(request.prompt, request.negative_prompt):
+            log.info("Prompt: %s", notice)
+
+    def arguments(self) -> dict:
+        """The keyword arguments for the pipeline call (the prompt of the first step)."""
+        if not self.scheduled:
+            return prompt_arguments(self.pipe, self.prompt, self.negative, self.clip_skip)
+        return self._encode(*self._texts)
+
+    def after_step(self, pipe, index: int) -> dict:
+        """For ``callback_on_step_end`` after step ``index`` (0-based): the loop's tensors to replace, if any."""
+        step, total = index + 2, pipe.num_timesteps
+        if not self.scheduled or step > total:
+            return {}
+        texts = self._texts_at(step, total)
+        if texts == self._texts:
+            return {}
+        self._texts = texts
+        log.debug("Step %d/%d reads the prompt %r", step, total, texts[0])
+        return _loop_tensors(pipe, self._encode(*texts), self.batch)
+
+    def _texts_at(self, step: int, steps: int) -> tuple[str, str]:
+        return prompt_at_step(self.prompt, step, steps), prompt_at_step(self.negative, step, steps)
+
+    def _encode(self, prompt: str, negative: str) -> dict:
+        if (prompt, negative) not in self._encoded:
+            parsed = [parse_prompt(prompt), parse_prompt(negative)]
+            encoders = _encoders(self.pipe)
+            chunked = [[chunk_prompt(p, enc.tokenize, enc.comma_id) for p in parsed] for enc in encoders]
+            self._encoded[prompt, negative] = _embeddings(self.pipe, encoders, chunked, self.clip_skip)
+        return self._encoded[prompt, negative]
+
+
 def prompt_arguments(pipe, prompt: str, negative: str, clip_skip: int = 1) -> dict:
     """The prompt keyword arguments for ``pipe(...)``: text when diffusers can take it as it is, else
-    ``prompt_embeds``/``negative_prompt_embeds`` (and the pooled pair for SDXL)."""
+    ``prompt_embeds``/``negative_prompt_embeds`` (and the pooled pair for SDXL). Prompt editing and
+    alternation are read at the first step (:class:`PromptConditioning` follows them through the run)."""
     parsed = [parse_prompt(prompt), parse_prompt(negative)]
-    for notice in prompt_notices(prompt, negative):
-        log.info("Prompt: %s", notice)
     encoders = _encoders(pipe)
     chunked = [[chunk_prompt(p, enc.tokenize, enc.comma_id) for p in parsed] for enc in encoders]
     plain = all(p.is_plain for p in parsed) and all(len(chunks) == 1 for per in chunked for chunks in per)
     if plain and clip_skip == 1:
         return dict(prompt=prompt, negative_prompt=negative)
     return _embeddings(pipe, encoders, chunked, clip_skip)
+
+
+def _loop_tensors(pipe, arguments: dict, batch: int) -> dict:
+    """The denoising loop's own variables for these embeddings: repeated per image and, with CFG, the negative
+    first, as the pipelines build them before their loop."""
+    def loop_value(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+        repeats = (batch,) + (1,) * (positive.dim() - 1)
+        positive, negative = positive.repeat(*repeats), negative.repeat(*repeats)
+        return torch.cat([negative, positive]) if pipe.do_classifier_free_guidance else positive
+
+    tensors = {"prompt_embeds": loop_value(arguments["prompt_embeds"], arguments["negative_prompt_embeds"])}
+    if "pooled_prompt_embeds" in arguments:  # SDXL: the pooled embedding rides in add_text_embeds
+        tensors["add_text_embeds"] = loop_value(arguments["pooled_prompt_embeds"],
+                                                arguments["negative_pooled_prompt_embeds"])
+    return tensors
 
 
 def _encoders(pipe) -> list[_Encoder]:

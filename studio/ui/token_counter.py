@@ -4,7 +4,8 @@ The window never imports transformers or torch, so the count does not come from 
 it uses the `tokenizers` library (the Rust tokenizer transformers itself runs on, no torch) with the CLIP BPE
 vocabulary the app ships for single-file checkpoints. Every Stable Diffusion family (1.x, 2.x, SDXL's two
 encoders) uses that same vocabulary, so the count is exact for real models; the chunks are cut by the same
-:func:`~studio.core.prompt_chunks.chunk_prompt` the engine uses. Building the tokenizer takes ~40 ms once;
+:func:`~studio.core.prompt_chunks.chunk_prompt` the engine uses. Prompt editing is counted as the prompt reads
+at the first step. Building the tokenizer takes ~40 ms once;
 a count takes well under a millisecond.
 """
 

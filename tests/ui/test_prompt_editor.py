@@ -104,10 +104,10 @@ def test_counts_use_clip_tokens_like_the_models_tokenizer():
 
 
 def test_unsupported_syntax_and_lora_tags_get_a_line_under_the_prompt(panel, qtbot):
-    panel.prompt_edit.setPlainText("a [cat|dog] <lora:film:0.8>")
+    panel.prompt_edit.setPlainText("a cat AND a dog <lora:film:0.8>")
     qtbot.waitUntil(panel.notice_label.isVisible)
-    assert "<lora:film:0.8>" in panel.notice_label.text() and "Alternation" in panel.notice_label.text()
-    panel.prompt_edit.setPlainText("a (cat:1.2)")
+    assert "<lora:film:0.8>" in panel.notice_label.text() and "AND" in panel.notice_label.text()
+    panel.prompt_edit.setPlainText("a (cat:1.2) [on|in] a [box:tree:0.5]")
     qtbot.waitUntil(lambda: not panel.notice_label.isVisible())
 
 
