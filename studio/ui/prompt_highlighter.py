@@ -1,5 +1,5 @@
-"""Colours for A1111 prompt syntax in the prompt editor: weight brackets and numbers, BREAK/AND, escapes and
-extra-network tags (``<lora:name:0.8>``), so that what the encoder will read differently stands out."""
+"""Colours for A1111 prompt syntax in the prompt editor: weight brackets and numbers, prompt-editing switches,
+BREAK/AND, escapes and extra-network tags (``<lora:name:0.8>``), so that what the encoder will read differently stands out."""
 
 import re
 
@@ -20,6 +20,7 @@ def _format(colour: str, bold: bool = False) -> QTextCharFormat:
 RULES = [
     (re.compile(r"(?<!\\)[()\[\]]"), "bracket"),
     (re.compile(r"(?<!\\):\s*[+-]?[.\d]+\s*(?=\))"), "weight"),
+    (re.compile(r"(?<!\\):\s*[+-]?[.\d]+\s*(?=\])|(?<!\\)[:|](?=[^\[\]]*\])"), "schedule"),  # [a:b:0.5], [a|b]
     (re.compile(r"\bBREAK\b|\bAND\b"), "keyword"),
     (re.compile(r"\\[()\[\]\\]"), "escape"),
     (re.compile(r"<\w+:[^>]+>"), "network"),
@@ -31,6 +32,7 @@ class PromptHighlighter(QSyntaxHighlighter):
         "bracket": _format("#e0a050", bold=True),
         "weight": _format("#f0c060", bold=True),
         "keyword": _format("#6fb0ff", bold=True),
+        "schedule": _format("#5fd0b0", bold=True),
         "escape": _format("#9a9a9a"),
         "network": _format("#c792ea", bold=True),
     }

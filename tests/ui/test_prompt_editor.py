@@ -73,7 +73,7 @@ def _colour_at(edit, index):
 
 def test_weights_tags_and_break_are_highlighted(panel):
     edit = panel.prompt_edit
-    edit.setPlainText("a (red:1.3) fox BREAK <lora:film:0.8> \\(x\\)")
+    edit.setPlainText("a (red:1.3) fox BREAK <lora:film:0.8> \\(x\\) [day:night:0.5] [a|b]")
     colours = PromptHighlighter.FORMATS
     text = edit.toPlainText()
     assert _colour_at(edit, text.index("(")) == colours["bracket"].foreground().color()
@@ -81,6 +81,8 @@ def test_weights_tags_and_break_are_highlighted(panel):
     assert _colour_at(edit, text.index("BREAK")) == colours["keyword"].foreground().color()
     assert _colour_at(edit, text.index("film")) == colours["network"].foreground().color()
     assert _colour_at(edit, text.index("\\(")) == colours["escape"].foreground().color()
+    assert _colour_at(edit, text.index(":0.5")) == colours["schedule"].foreground().color()
+    assert _colour_at(edit, text.index("|")) == colours["schedule"].foreground().color()
     assert _colour_at(edit, text.index("fox")) in (None, QColor())
 
 
