@@ -19,7 +19,7 @@ published package; the A1111 rules fit in one page and are pinned by the tests a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from studio.core.prompt_schedule import prompt_at_step
 
@@ -86,7 +86,7 @@ class ParsedPrompt:
     source: str
     pieces: tuple[Segment | Break, ...]
     networks: tuple[ExtraNetwork, ...] = ()
-    notices: tuple[str, ...] = field(default=())
+    notices: tuple[str, ...] = ()
 
     @property
     def is_plain(self) -> bool:
