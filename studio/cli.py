@@ -15,6 +15,7 @@ from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.metadata import format_parameters, read_recipe
 from studio.core.outputs import save_image, write_png
+from studio.core.prompt_syntax import prompt_notices
 from studio.core.request import GenerationRequest
 from studio.core.samplers import SCHEDULER_NAMES
 
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--only-masked", action="store_true",
                      help="generate only the masked region (plus --padding) at the model's size, then paste it back")
     gen.add_argument("--padding", type=int, default=32, help="context around the mask for --only-masked")
+    gen.add_argument("--clip-skip", type=int, default=1,
+                     help="stop the text encoder N layers from the end, as A1111 counts (1 = the last layer)")
     gen.add_argument("--batch", type=int, default=1, help="images per run (seeds seed, seed+1, ...)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
@@ -94,8 +97,11 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         batch_size=args.batch,
         strength=args.strength,
         mask_feather=args.feather,
+        clip_skip=args.clip_skip,
     )
     template.validate()
+    for notice in prompt_notices(args.prompt, args.negative):
+        print(f"note: {notice}", file=sys.stderr)
     if image is not None and not 0 < args.strength <= 1:
         raise StudioError(f"Strength must be above 0 and at most 1 (got {args.strength:g}).")
     return template, image, mask

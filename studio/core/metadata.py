@@ -20,7 +20,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from studio.core.image_io import open_image
 from studio.core.recipe import Recipe
-from studio.core.request import GenerationRequest
+from studio.core.request import MAX_CLIP_SKIP, GenerationRequest
 from studio.core.samplers import scheduler_from_label
 
 PARAMETERS_KEY = "parameters"
@@ -62,6 +62,7 @@ def format_parameters(recipe: Recipe) -> str:
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
         "Mask blur": recipe.mask_feather,
+        "Clip skip": recipe.clip_skip if recipe.clip_skip > 1 else None,
         "Version": f"{APP_TAG} {recipe.app_version}".strip(),
     }
     params = ", ".join(f"{key}: {_quote(value)}" for key, value in fields.items() if value is not None)
@@ -169,6 +170,7 @@ def recipe_from_parameters(text: str) -> Recipe:
         scheduler=scheduler_from_label(sampler) or "",
         batch_size=max(1, _int(fields.get("Batch size"), 1)),
         batch_index=max(0, _int(fields.get("Batch pos"), 0)),
+        clip_skip=min(MAX_CLIP_SKIP, max(1, _int(fields.get("Clip skip"), 1))),
         app_version=version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
     )
 

@@ -23,6 +23,7 @@ class Recipe:
     scheduler: str = ""  # our stable name, empty for the model's own
     batch_size: int = 1
     batch_index: int = 0
+    clip_skip: int = 1  # A1111's "Clip skip" (1 = the last layer, written only when above 1)
     app_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,11 +7,13 @@ from enum import Enum
 from PIL import Image
 
 from studio.core.errors import StudioError
+from studio.core.prompt_syntax import extra_network_refusal
 from studio.core.samplers import SCHEDULER_NAMES
 
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 4096
 MAX_BATCH = 16
+MAX_CLIP_SKIP = 12
 
 
 class Mode(str, Enum):
@@ -41,6 +43,7 @@ class GenerationRequest:
     init_image: Image.Image | None = field(default=None, compare=False, repr=False)
     mask: Image.Image | None = field(default=None, compare=False, repr=False)
     mask_feather: int = 8
+    clip_skip: int = 1  # A1111's meaning: 1 = the text encoder's last layer, 2 = the one before, ...
 
     @property
     def mode(self) -> Mode:
@@ -91,3 +94,8 @@ class GenerationRequest:
             )
         if self.mask_feather < 0 or self.mask_feather > 256:
             raise StudioError(f"Mask feather must be between 0 and 256 pixels (got {self.mask_feather}).")
+        if not 1 <= self.clip_skip <= MAX_CLIP_SKIP:
+            raise StudioError(f"Clip skip must be between 1 and {MAX_CLIP_SKIP} (got {self.clip_skip}).")
+        refusal = extra_network_refusal(self.prompt, self.negative_prompt)  # never drop a LoRA tag silently
+        if refusal:
+            raise StudioError(refusal)

@@ -40,6 +40,7 @@ class Settings:
     strength: float = 0.75  # image-to-image and inpainting
     mask_feather: int = 8
     inpaint_padding: int = 32  # context around the mask for "only the masked region"
+    clip_skip: int = 1
     model: str = ""  # folder, checkpoint file or hub id
     recent_models: list[str] = field(default_factory=list)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()

@@ -24,6 +24,7 @@ from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
+from studio.engine.prompt_encoding import PromptConditioning
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
 
@@ -125,7 +126,8 @@ class Engine:
         else:
             pipe.vae.disable_tiling()
         capture = X0Capture(pipe.scheduler)
-        kwargs = self._call_arguments(request)
+        prompts = PromptConditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
+        kwargs = self._call_arguments(request) | prompts.arguments()
         last = [time.perf_counter()]
 
         def step_end(p, i, t, tensors):
@@ -136,7 +138,7 @@ class Engine:
                 preview = self._previewer(capture.latest, now - last[0])
                 on_step(StepUpdate(step=i + 1, total=p.num_timesteps, preview=preview))
                 last[0] = time.perf_counter()
-            return {}
+            return prompts.after_step(p, i)  # new embeddings where prompt editing changes the text
 
         try:
             with torch.inference_mode(), interruptible(pipe, cancel):
@@ -162,8 +164,6 @@ class Engine:
     def _call_arguments(self, request: GenerationRequest) -> dict:
         generators = [torch.Generator("cpu").manual_seed(request.seed + i) for i in range(request.batch_size)]
         kwargs = dict(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
             num_inference_steps=request.steps,
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=request.batch_size,
@@ -215,5 +215,6 @@ class Engine:
             scheduler=request.scheduler or "",
             batch_size=request.batch_size,
             batch_index=index,
+            clip_skip=request.clip_skip,
             app_version=__version__,
         )

@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_generation_size(*self.params.size())
         self.canvas.drop_rejected.connect(self.show_error)
         self.prompts.image_offered.connect(self.canvas.bring_in)
+        self.prompts.message.connect(self.message_bar.show_message)
         self.canvas.image_dropped.connect(self._image_brought_in)
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
@@ -178,8 +179,7 @@ class MainWindow(QMainWindow):
             self.status.showMessage(reason, 5000)
             return
         request = GenerationRequest(
-            prompt=self.prompts.prompt(),
-            negative_prompt=self.prompts.negative_prompt(),
+            **self.prompts.request_fields(),
             **self.params.request_fields(),
             **self.image_panel.request_fields(),
         )
