@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="studio",
         description="Latent Studio: generate and inpaint images with latent diffusion models, locally.",
-        epilog="Headless: `studio generate --help` and `studio info IMAGE`.",
+        epilog="Headless: `studio generate --help`, `studio info IMAGE`, `studio setup --help` (PyTorch set-up).",
     )
     parser.add_argument("--model", help="diffusers folder, .safetensors checkpoint or Hugging Face id to open")
     return parser
@@ -78,13 +78,19 @@ def run_gui(model: str | None) -> int:
     create_application()
 
     async def session() -> None:
+        from studio.session.torch_setup import TorchSetup
+        from studio.setup.gate import EngineGate
+        from studio.ui.setup_gate import attach_torch_setup
+
         closed = asyncio.Event()
-        window = create_main_window(model)
+        gate = EngineGate()  # the engine starts once the PyTorch set-up says torch fits
+        window = create_main_window(model, make_engine=gate.guard(make_engine))
         window.closed.connect(closed.set)
         for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C in the terminal closes the window properly
             with contextlib.suppress(NotImplementedError):  # not on Windows' event loops
                 asyncio.get_running_loop().add_signal_handler(signum, window.close)
         window.show()
+        attach_torch_setup(window, gate, TorchSetup())
         await closed.wait()
 
     qasync.run(session())
