@@ -153,6 +153,7 @@ class SetupPanel(QWidget):
         self.keep_button.setVisible(situation.installed is not None and needs and not situation.interrupted)
         self.close_button.setText("Close" if self._ready else "Not now")
         self.pages.setCurrentIndex(1)
+        self.install_button.setFocus()
 
     def _describe_choice(self) -> None:
         build: Build | None = self.build_combo.currentData()
