@@ -23,6 +23,7 @@ from studio.setup.installed import InstalledTorch, assess
 ROOT = Path(__file__).resolve().parent.parent
 WHEELS = Path("/opt/wheels")
 CPU_LINUX = Hardware("linux", "x86_64")
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="the fake uv is a script with a shebang")
 needs_wheels = pytest.mark.skipif(not any(WHEELS.glob("torch-2.13.0+cpu-*.whl")), reason="no local CPU wheel")
 
 # Stands in for uv: "downloads" 40 chunks of 1 MB into the cache (slowly), or finishes at once when they are
@@ -56,6 +57,10 @@ def fake_uv(tmp_path):
     return path
 
 
+def venv_python(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
 def calls(fake_uv):
     return [json.loads(line) for line in fake_uv.with_name("calls.jsonl").read_text().splitlines()]
 
@@ -83,7 +88,7 @@ def test_uv_running_out_of_disk_is_one_sentence():
 def test_no_network_is_one_sentence_and_changes_nothing(tmp_path):
     scratch = tmp_path / "env"
     subprocess.run([find_uv(), "venv", "-q", str(scratch), "--python", sys.executable], check=True)
-    python = str(scratch / "bin" / "python")
+    python = str(venv_python(scratch))
     environ = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                "ALL_PROXY": "http://127.0.0.1:9", "UV_HTTP_RETRIES": "0", "NO_PROXY": ""}
     plan = InstallPlan(get_build("cpu"), python, find_uv(), tmp_path / "cache", ("accelerate>=0.30",),
@@ -96,6 +101,7 @@ def test_no_network_is_one_sentence_and_changes_nothing(tmp_path):
     assert "torch" not in listed.stdout
 
 
+@posix_only
 def test_a_cancelled_install_resumes_from_what_was_downloaded(fake_uv):
     cancel = threading.Event()
     seen = []
@@ -150,11 +156,11 @@ def test_studio_setup_installs_the_cpu_build_into_a_fresh_environment(tmp_path):
     uv = find_uv()
     scratch = tmp_path / "app-env"
     subprocess.run([uv, "venv", "-q", str(scratch), "--python", sys.executable], check=True)
-    python = scratch / "bin" / "python"
+    python = venv_python(scratch)
     subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(ROOT)], check=True, timeout=600)
     env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_TORCH_WHEELS": str(WHEELS)}
     env.pop("PYTHONPATH", None)
-    studio = [str(scratch / "bin" / "studio"), "setup"]
+    studio = [str(python.with_name("studio")), "setup"]
     before = subprocess.run([*studio, "--check"], env=env, capture_output=True, text=True, timeout=120)
     assert before.returncode == 3 and "not installed" in before.stdout, before.stdout + before.stderr
 

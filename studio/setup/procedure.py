@@ -86,7 +86,7 @@ def install(build: Build, hardware: Hardware, *, on_progress: Callable[[Progress
     cancel = cancel or threading.Event()
     wheels = wheels if wheels is not None else local_wheels()
     cache_dir = journal.uv_cache_dir()
-    env_dir = Path(python).resolve().parent.parent
+    env_dir = Path(sys.prefix) if python == sys.executable else Path(python).parent.parent
     extra = {"disk_usage": disk_usage} if disk_usage else {}
     checks = preflight(build, hardware, env_dir=env_dir, cache_dir=cache_dir, wheels=wheels, **extra)
     for check in checks:
