@@ -188,5 +188,7 @@ def test_studio_setup_check_says_what_it_found(capsys):
     assert main(["--list-builds"]) == 0
     listing = capsys.readouterr().out
     assert "* cpu" in listing and "cu130" in listing and "580+" in listing
+    assert main(["--yes"]) == 0  # it fits: nothing to install
+    assert "OK: PyTorch 2.13.0+cpu fits" in capsys.readouterr().out
     assert main(["--yes", "--build", "cu999"]) == 2
     assert "no PyTorch build called 'cu999'" in capsys.readouterr().err

@@ -61,9 +61,9 @@ def _run(args) -> int:
     build = get_build(args.build) if args.build else situation.proposal.build
     if build is None:
         raise StudioError(situation.proposal.reason)
+    if not situation.needs_setup and not args.build:
+        return 0  # nothing to do; `--build NAME` reinstalls or switches
     if not args.yes:
-        if not situation.needs_setup and not args.build:
-            return 0
         if not sys.stdin.isatty() or input(f"Install torch {build.torch} ({_size(build, situation)})? [y/N] ")\
                 .strip().lower() not in ("y", "yes"):
             print(f"Nothing was installed; `studio setup --yes{' --build ' + build.name if args.build else ''}` "
