@@ -3,7 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The CPU build of torch, asked for explicitly: PyPI's plain `torch` is the multi-GB CUDA build on Linux. A local
 # wheel folder or index that has the +cpu build (pip's own configuration) is used first; otherwise PyTorch's CPU
-# index. On a machine with an NVIDIA GPU, `make install TORCH=torch==2.13.0 TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
+# index. Other builds the same way, pinned with their tag (README, "Two commands"), e.g. an NVIDIA GPU:
+# `make install TORCH=torch==2.13.0+cu130 TORCH_INDEX=https://download.pytorch.org/whl/cu130`; or run
+# `.venv/bin/studio setup --yes` afterwards to switch .venv to the build the app's set-up proposes.
 TORCH ?= torch==2.13.0+cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="studio",
         description="Latent Studio: generate and inpaint images with latent diffusion models, locally.",
-        epilog="Headless: `studio generate --help` and `studio info IMAGE`.",
+        epilog="Headless: `studio generate --help`, `studio info IMAGE`, `studio setup --help` (PyTorch set-up).",
     )
     parser.add_argument("--model", help="diffusers folder, .safetensors checkpoint or Hugging Face id to open")
     return parser
@@ -95,8 +95,13 @@ def run_gui(model: str | None) -> int:
         return 0
 
     async def session() -> None:
+        from studio.session.torch_setup import TorchSetup
+        from studio.setup.gate import EngineGate
+        from studio.ui.setup_gate import attach_torch_setup
+
         closed = asyncio.Event()
-        window = create_main_window(model)
+        gate = EngineGate()  # the engine starts once the PyTorch set-up says torch fits
+        window = create_main_window(model, make_engine=gate.guard(make_engine))
         instance.come_forward.connect(lambda: bring_forward(window))
         window.closed.connect(instance.release)  # after the window's last writes
         window.closed.connect(closed.set)
@@ -105,6 +110,7 @@ def run_gui(model: str | None) -> int:
                 asyncio.get_running_loop().add_signal_handler(signum, window.close)
         window.show()
         log.info("The window is open")
+        attach_torch_setup(window, gate, TorchSetup())
         await closed.wait()
 
     qasync.run(session())

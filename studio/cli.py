@@ -21,7 +21,7 @@ from studio.core.samplers import SCHEDULER_NAMES
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "info")
+COMMANDS = ("generate", "info", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["setup"]:  # the first-run PyTorch set-up has its own options
+        from studio.setup.command import main as setup_main
+
+        return setup_main(argv[1:])
     args = build_parser().parse_args(argv)
     log_path = setup_logging()
     try:
