@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         bind(s, "model_info", self._model_info_changed)
         bind(s, "last_seed", self.params.set_last_seed)
         s.model_state_changed.connect(self._model_state_changed)
+        s.model_loaded.connect(self._model_loaded)
+        s.model_failed.connect(self.model_picker.forget)
         s.busy_changed.connect(self._busy_changed)
         s.progress_changed.connect(self._progress_changed)
         s.preview.connect(self._show_preview)
@@ -228,6 +230,10 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.show_idle("")
 
+    def _model_loaded(self) -> None:
+        self.message_bar.hide_error()  # a load error (or any other) is over once a model is ready
+        self._save_settings()  # the model choice survives a crash
+
     def _model_info_changed(self, info) -> None:
         if info is None:
             self.setWindowTitle(TITLE)
@@ -314,8 +320,7 @@ class MainWindow(QMainWindow):
         self.params.store(settings)
         self.image_panel.store(settings)
         settings.recent_models = self.model_picker.recent()
-        if self.session.model_source:
-            settings.model = self.session.model_source
+        settings.model = self.session.model_source
         settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         settings.splitter_sizes = self.splitter.sizes()
         return settings
