@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import region as regions
 from studio.core.errors import StudioError
+from studio.core.model_info import ModelFamily
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
@@ -161,6 +163,8 @@ class MainWindow(QMainWindow):
         self.canvas.mask_changed.connect(self._canvas_changed)
         self.canvas.result_shown.connect(self.result_bar.setVisible)
         self.image_panel.mode_changed.connect(self._mode_changed)
+        self.image_panel.changed.connect(self._mode_changed)
+        self.canvas.image_changed.connect(self._mode_changed)
         self.image_panel.extend_button.extend.connect(self.extend_canvas)
         self.result_bar.use_button.clicked.connect(self.use_result)
         self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
@@ -242,6 +246,7 @@ class MainWindow(QMainWindow):
         self.image_panel.set_native_size(info.family.native_size)
         self.params.set_family(info.family)
         self.params.set_model_sampler(info.default_sampler)
+        self._mode_changed()
 
     def _busy_changed(self, busy: bool) -> None:
         self._update_controls()
@@ -285,8 +290,15 @@ class MainWindow(QMainWindow):
         self.image_panel.set_canvas(None if image is None else image.size(), self.canvas.mask() is not None)
         self.menus.set_has_image(image is not None)
 
-    def _mode_changed(self, mode: Mode) -> None:
-        self.params.follow_image(mode is not Mode.TEXT_TO_IMAGE)
+    def _mode_changed(self, _mode: Mode | None = None) -> None:
+        """Image modes generate at the canvas image's fitted size: the greyed size fields show it."""
+        mode, image = self.image_panel.mode(), self.canvas.image()
+        if mode is Mode.TEXT_TO_IMAGE or image is None:
+            self.params.follow_image(False)
+            return
+        by_mask = mode is Mode.INPAINT and self.image_panel.only_masked()  # the mask's bounds decide
+        native = (self.session.model_info.family if self.session.model_info else ModelFamily.SD1).native_size
+        self.params.follow_image(True, None if by_mask else regions.plan(image.size().toTuple(), None, native).size)
 
     def _image_brought_in(self, path: str) -> None:
         self.message_bar.hide()  # what it said was about the canvas before
