@@ -50,16 +50,26 @@ class FlowLayout(QLayout):
         return size
 
     def _place(self, rect: QRect, move: bool) -> int:
-        """Lay the items out in ``rect`` row by row (moving them only if ``move``); the height used."""
-        x, y, row_height = rect.x(), rect.y(), 0
+        """Lay the items out in ``rect`` row by row, each row as tall as its tallest item (moving them only if
+        ``move``); the height used."""
+        rows: list[list[tuple[QLayoutItem, QSize]]] = [[]]
+        x = rect.x()
         for item in self._items:
             if item.isEmpty():
                 continue
             hint = item.sizeHint()
-            if x > rect.x() and x + hint.width() > rect.right() + 1:
-                x, y, row_height = rect.x(), y + row_height + self.spacing(), 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), QSize(min(hint.width(), rect.width()), hint.height())))
+            if rows[-1] and x + hint.width() > rect.right() + 1:
+                rows.append([])
+                x = rect.x()
+            rows[-1].append((item, hint))
             x += hint.width() + self.spacing()
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y()
+        y = rect.y()
+        for row in rows:
+            height = max((hint.height() for _, hint in row), default=0)
+            x = rect.x()
+            for item, hint in row:
+                if move:
+                    item.setGeometry(QRect(QPoint(x, y), QSize(min(hint.width(), rect.width()), height)))
+                x += hint.width() + self.spacing()
+            y += height + self.spacing()
+        return max(y - self.spacing() - rect.y(), 0)

@@ -78,7 +78,8 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
         self._lay_out()
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
-                           show_status=lambda text: self.status.showMessage(text, 5000))
+                           show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
+                           device=lambda: self.session.model_info.device if self.session.model_info else None)
         self._connect()
         self._load_settings(settings)
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
@@ -196,6 +197,12 @@ class MainWindow(QMainWindow):
             self.canvas.clear_overlay()  # the last result would hide this run's previews
             self.message_bar.hide()
             self._save_settings()  # what was asked for survives a crash during the run
+
+    def _picture(self) -> Result | QImage | None:
+        """What the window shows: the result over the canvas, or the canvas image."""
+        if self._shown is not None and self.canvas.showing_result():
+            return self._shown
+        return self.canvas.image()
 
     def show_error(self, message: str) -> None:
         self.message_bar.show_message(message, "error")

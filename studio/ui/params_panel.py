@@ -167,7 +167,7 @@ class ParamsPanel(QWidget):
 
     def follow_image(self, on: bool, size: tuple[int, int] | None = None) -> None:
         """With an image to work from, the generation size follows it: the size controls are off and show
-        ``size``, the size that will be used (blank when it is only known at the start, from the mask)."""
+        ``size``, the size that will be used ("—" when the mask decides it, at the start)."""
         for widget, tip in ((self.size_combo, SIZE_TIP), (self._size_row, "")):
             widget.setEnabled(not on)
             widget.setToolTip(FOLLOWS_IMAGE if on else tip)
@@ -182,7 +182,7 @@ class ParamsPanel(QWidget):
         if on:
             with QSignalBlocker(self.width_spin), QSignalBlocker(self.height_spin), QSignalBlocker(self.size_combo):
                 for spin, value in zip((self.width_spin, self.height_spin), size or (None, None)):
-                    spin.setSpecialValueText(" " if value is None else "")  # shown at the minimum: blank
+                    spin.setSpecialValueText("—" if value is None else "")  # shown at the minimum
                     spin.setValue(spin.minimum() if value is None else value)
                 index = self.size_combo.findData(_size_key(*size)) if size else -1
                 self.size_combo.setCurrentIndex(index if index >= 0 else self.size_combo.count() - 1)

@@ -81,10 +81,16 @@ class CanvasInput:
         super().focusOutEvent(event)
 
     # ------------------------------------------------------------------------------------ mouse, wheel
+    def focusInEvent(self, event) -> None:
+        # Qt focuses a clicked widget just before the press reaches it: remember that this press only focused.
+        self._focusing_press = event.reason() == Qt.FocusReason.MouseFocusReason
+        super().focusInEvent(event)
+
     def _take_focus(self) -> bool:
         """Focus the canvas; True if it had the focus already (in the active window), so the press may paint:
         the click that only brings the canvas (or the window) to the front leaves the mask alone."""
-        had_focus = self.hasFocus() and self.isActiveWindow()
+        had_focus = self.hasFocus() and self.isActiveWindow() and not self._focusing_press
+        self._focusing_press = False
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         return had_focus
 

@@ -46,6 +46,8 @@ class CanvasToolbar(QWidget):
         self.size_spin.setToolTip(size_tip)
         self.size_spin.setAccessibleName(size_tip)
         self.size_spin.setKeyboardTracking(False)
+        self.size_spin.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # the slider and [ ] step it
+        self.size_spin.setFixedWidth(self.size_spin.fontMetrics().horizontalAdvance(f"{MAX_BRUSH} px") + 14)
         self.size_spin.valueChanged.connect(self._size_chosen)
         self.hardness_slider = self._slider("brushHardnessSlider", "Brush hardness: soft to hard edge", 0, 100)
         self.hardness_slider.valueChanged.connect(lambda v: setattr(canvas, "brush_hardness", v / 100))
@@ -68,11 +70,13 @@ class CanvasToolbar(QWidget):
         self.fill_button.clicked.connect(canvas.fill_mask)
 
         stack = canvas.undo_stack()
-        self.undo_button = self._button("undoButton", "Undo", "Undo (Ctrl+Z)")
+        self.undo_button = self._button("undoButton", "↶", "Undo (Ctrl+Z)")
+        self.undo_button.setAccessibleName("Undo")
         self.undo_button.clicked.connect(canvas.undo)
         stack.canUndoChanged.connect(self.undo_button.setEnabled)
         stack.undoTextChanged.connect(self._undo_text_changed)
-        self.redo_button = self._button("redoButton", "Redo", "Redo (Ctrl+Shift+Z)")
+        self.redo_button = self._button("redoButton", "↷", "Redo (Ctrl+Shift+Z)")
+        self.redo_button.setAccessibleName("Redo")
         self.redo_button.clicked.connect(canvas.redo)
         stack.canRedoChanged.connect(self.redo_button.setEnabled)
         stack.redoTextChanged.connect(self._redo_text_changed)
@@ -136,8 +140,7 @@ class CanvasToolbar(QWidget):
         slider.setObjectName(name)
         slider.setToolTip(tip)
         slider.setAccessibleName(tip)
-        slider.setMinimumWidth(60)
-        slider.setMaximumWidth(120)
+        slider.setFixedWidth(72)
         return slider
 
     def _size_chosen(self, size: int) -> None:
