@@ -77,6 +77,10 @@ class CanvasToolbar(QWidget):
         stack.undoTextChanged.connect(self._undo_text_changed)
         self.redo_button = self._button("redoButton", "↷", "Redo (Ctrl+Shift+Z)")
         self.redo_button.setAccessibleName("Redo")
+        for arrow in (self.undo_button, self.redo_button):
+            font = arrow.font()
+            font.setPointSizeF(font.pointSizeF() * 1.5)  # the arrows are small glyphs at text size
+            arrow.setFont(font)
         self.redo_button.clicked.connect(canvas.redo)
         stack.canRedoChanged.connect(self.redo_button.setEnabled)
         stack.redoTextChanged.connect(self._redo_text_changed)
