@@ -163,3 +163,13 @@ def test_a_long_error_wraps_in_full(window, qtbot):
     assert label.text() == message
     assert label.heightForWidth(label.width()) <= label.height()  # every line has room
     assert window.message_bar.geometry().right() <= window.message_bar.parentWidget().width()
+
+
+def test_about_shows_the_app_icon_when_there_is_one(window, tmp_path, monkeypatch):
+    icon = tmp_path / "icon.png"
+    Image.new("RGB", (256, 256), (200, 80, 40)).save(icon)
+    monkeypatch.setattr(help_dialogs, "ICON", icon)
+    dialog = open_dialog(window, window.menus.about_action)
+    assert dialog.icon.pixmap().width() == 96 and not dialog.icon.isHidden()
+    monkeypatch.setattr(help_dialogs, "ICON", tmp_path / "missing.png")
+    assert open_dialog(window, window.menus.about_action).icon.isHidden()
