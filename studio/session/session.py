@@ -169,7 +169,7 @@ class Session(QObject):
         self._load_failed(message)
 
     def _load_failed(self, message: str) -> None:
-        """The previous model stays in use when the engine still holds it; else it is loaded again."""
+        """The previous model stays in use when the engine still holds it; else there is no model."""
         failed = self.model_source
         if self._ready is not None:
             source, info = self._ready

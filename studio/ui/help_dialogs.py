@@ -55,12 +55,13 @@ def torch_status(device: str | None = None) -> str:
 
 
 def menu_shortcuts(bar: QMenuBar) -> list[tuple[str, str]]:
-    """(keys, command) for every menu command that has a shortcut, in menu order."""
+    """(keys, command) for every menu command that has a shortcut, in menu order (its main key: the platform's
+    alternatives, such as a keyboard's own Undo or Paste key, are left out)."""
     rows = []
     for menu_action in bar.actions():
         menu = menu_action.menu()
         for action in menu.actions() if menu is not None else []:
-            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             if keys and isinstance(action, QAction):
                 rows.append((keys, action.text().replace("&", "").rstrip("…").rstrip(".")))
     return rows

@@ -163,9 +163,9 @@ class MainWindow(QMainWindow):
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
         self.canvas.result_shown.connect(self.result_bar.setVisible)
-        self.image_panel.mode_changed.connect(self._mode_changed)
-        self.image_panel.changed.connect(self._mode_changed)
-        self.canvas.image_changed.connect(self._mode_changed)
+        self.image_panel.mode_changed.connect(self._show_generation_size)
+        self.image_panel.changed.connect(self._show_generation_size)
+        self.canvas.image_changed.connect(self._show_generation_size)
         self.image_panel.extend_button.extend.connect(self.extend_canvas)
         self.result_bar.use_button.clicked.connect(self.use_result)
         self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         self.image_panel.set_native_size(info.family.native_size)
         self.params.set_family(info.family)
         self.params.set_model_sampler(info.default_sampler)
-        self._mode_changed()
+        self._show_generation_size()
 
     def _busy_changed(self, busy: bool) -> None:
         self._update_controls()
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         self.image_panel.set_canvas(None if image is None else image.size(), self.canvas.mask() is not None)
         self.menus.set_has_image(image is not None)
 
-    def _mode_changed(self, _mode: Mode | None = None) -> None:
+    def _show_generation_size(self) -> None:
         """Image modes generate at the canvas image's fitted size: the greyed size fields show it."""
         mode, image = self.image_panel.mode(), self.canvas.image()
         if mode is Mode.TEXT_TO_IMAGE or image is None:

@@ -136,9 +136,10 @@ def test_the_shortcut_list_names_every_menu_shortcut_and_the_canvas_keys(window)
     dialog = open_dialog(window, window.menus.shortcuts_action)
     text = dialog.findChild(QLabel, "shortcutsText").text()
     for keys, command in [("Ctrl+N", "New"), ("Ctrl+O", "Open image"), ("Ctrl+Shift+S", "Save image as"),
-                          ("Ctrl+Shift+C", "Copy image"), ("Ctrl+Z", "Undo"), ("Ctrl+V", "Paste image"),
+                          ("Ctrl+Shift+C", "Copy image"), ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z", "Redo"),
+                          ("Ctrl+V", "Paste image"), ("F1", "Keyboard shortcuts"),
                           ("Ctrl+Enter", "Generate"), ("Esc", "Cancel the generation"), ("B", "Brush (on the canvas)")]:
-        assert (keys, command) in dialog.rows or any(k.startswith(keys) and c == command for k, c in dialog.rows)
+        assert (keys, command) in dialog.rows
         assert command in text
 
 

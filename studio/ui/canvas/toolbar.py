@@ -110,7 +110,10 @@ class CanvasToolbar(QWidget):
             bar.setMovable(False)
             bar.setFloatable(False)
             for widget in group:
-                bar.addSeparator() if widget is None else bar.addWidget(widget)
+                if widget is None:
+                    bar.addSeparator()
+                else:
+                    bar.addWidget(widget)
             flow.addWidget(bar)
 
         canvas.tool_changed.connect(self._sync)
