@@ -178,6 +178,7 @@ class ParamsPanel(QWidget):
             for spin in (self.width_spin, self.height_spin):
                 spin.setSpecialValueText("")
             self.set_size(*own)
+            self._size_edited()  # the size list shows the user's size again, even if the spins kept their values
             return
         if on:
             with QSignalBlocker(self.width_spin), QSignalBlocker(self.height_spin), QSignalBlocker(self.size_combo):

@@ -41,6 +41,13 @@ def test_the_greyed_size_fields_show_the_size_an_image_is_generated_at(window, t
     assert size_fields(window) == ("—", "—")  # ...only the mask's bounds tell, when the run starts
     window.menus.new_action.trigger()
     assert window.params.width_spin.isEnabled() and size_fields(window) == ("640 px", "384 px")  # ...and back
+    assert window.params.size_combo.currentData() == "640x384"
+    window.params.set_size(512, 512)
+    drop_file(qtbot, window.canvas, noise_picture(tmp_path / "square.png", (512, 512)))
+    assert size_fields(window) == ("512 px", "512 px") and window.params.size_combo.currentText() != "Custom"
+    window.params.size_combo.setCurrentIndex(window.params.size_combo.count() - 1)  # shown while it follows
+    window.menus.new_action.trigger()
+    assert window.params.size_combo.currentData() == "512x512"
 
 
 def test_the_click_that_focuses_the_canvas_does_not_paint(window, tmp_path, qtbot):
@@ -112,9 +119,13 @@ def test_copy_image_puts_the_png_with_its_recipe_on_the_clipboard(window, qtbot)
     result = generate_one(window, qtbot)
     with qtbot.waitSignal(window.menus.export.copied, timeout=TIMEOUT):
         window.menus.copy_image_action.trigger()
-    mime = QGuiApplication.clipboard().mimeData()
-    assert bytes(mime.data("image/png")) == result.path.read_bytes()
-    assert mime.imageData().size() == result.image.size()
+    clipboard = QGuiApplication.clipboard()
+    try:
+        mime = clipboard.mimeData()
+        assert bytes(mime.data("image/png")) == result.path.read_bytes()
+        assert mime.imageData().size() == result.image.size()
+    finally:
+        clipboard.clear()  # Qt's offscreen platform crashes at exit while its clipboard holds data
 
 
 def test_open_outputs_folder_opens_it_on_the_desktop(window):
