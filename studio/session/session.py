@@ -159,12 +159,12 @@ class Session(QObject):
             previous, info = self._ready
             self._ready = None
             failed = self.model_source
-            self.error.emit(f"{message} Loading {info.name} again.")
-            self.model_failed.emit(failed)
             self.model_source = previous
             self.model_info = None
             self._reloading = True
             self._start_load(previous)
+            self.error.emit(f"{message} Loading {info.name} again.")
+            self.model_failed.emit(failed)
             return
         self._load_failed(message)
 

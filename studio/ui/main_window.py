@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         bind(s, "last_seed", self.params.set_last_seed)
         s.model_state_changed.connect(self._model_state_changed)
         s.model_loaded.connect(self._model_loaded)
-        s.model_failed.connect(self.model_picker.forget)
+        s.model_failed.connect(self._model_failed)
         s.busy_changed.connect(self._busy_changed)
         s.progress_changed.connect(self._progress_changed)
         s.preview.connect(self._show_preview)
@@ -244,6 +244,10 @@ class MainWindow(QMainWindow):
     def _model_loaded(self) -> None:
         self.message_bar.hide_error()  # a load error (or any other) is over once a model is ready
         self._save_settings()  # the model choice survives a crash
+
+    def _model_failed(self, source: str) -> None:
+        self.model_picker.forget(source)
+        self._save_settings()  # nor does it come back in the list after a crash
 
     def _model_info_changed(self, info) -> None:
         if info is None:

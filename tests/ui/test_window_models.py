@@ -75,6 +75,8 @@ def test_a_file_that_fails_its_header_check_leaves_the_working_model_loaded(wind
     assert window.session.model_source == str(tiny_sd_dir)
     assert window.model_picker.currentText() == tiny_sd_dir.name
     assert str(bad) not in window.model_picker.recent()
+    assert load_settings().settings.recent_models == [str(tiny_sd_dir)]
+    assert load_settings().settings.model == str(tiny_sd_dir)
     window.params.steps_spin.setValue(2)
     window.generate()
     wait_idle(qtbot, window)
@@ -114,3 +116,4 @@ def test_a_failed_first_model_leaves_no_model_and_no_recent_entry(open_window, t
     assert "moved-away.safetensors" in window.message_bar.text()
     assert window.session.model_state is ModelState.FAILED
     assert window.model_picker.recent() == [] and window.model_picker.currentText() == "No model"
+    assert load_settings().settings.recent_models == [] and load_settings().settings.model == ""
