@@ -90,9 +90,16 @@ class Menus:
         if picture is None:
             self._show_status("There is no image to save.")
             return
-        path = self.ask_save_image(picture.path.name if isinstance(picture, Result) else "image.png")
-        if path:
-            self.export.save(picture, path if Path(path).suffix.lower() == ".png" else f"{path}.png")
+        chosen = self.ask_save_image(picture.path.name if isinstance(picture, Result) else "image.png")
+        if not chosen:
+            return
+        path = Path(chosen)
+        if path.suffix.lower() != ".png":
+            path = path.with_name(f"{path.name}.png")
+            if path.exists():  # the dialog asked about replacing the name typed, not this one
+                self._show_error(f"{path.name} already exists; choose another name.")
+                return
+        self.export.save(picture, path)
 
     def copy_image(self) -> None:
         picture = self._picture()
@@ -127,9 +134,10 @@ class Menus:
 
     # -- asking the user and the desktop (replaced in tests) --------------------------------------
     def ask_save_image(self, name: str) -> str | None:
-        suggested = str(outputs_dir() / name)
-        path, _ = QFileDialog.getSaveFileName(self._window, "Save the image", suggested, "PNG images (*.png)")
-        return path or None
+        dialog = QFileDialog(self._window, "Save the image", str(outputs_dir() / name), "PNG images (*.png)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("png")  # so that the dialog's own "replace?" question is about the real name
+        return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else None
 
     def open_url(self, url: QUrl) -> None:
         if not QDesktopServices.openUrl(url):

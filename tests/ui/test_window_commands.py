@@ -92,6 +92,8 @@ def test_save_image_as_writes_the_result_with_its_recipe_or_the_canvas_image(win
         window.menus.save_image_action.trigger()
     saved = target.with_suffix(".png")
     assert saved.read_bytes() == result.path.read_bytes()
+    window.menus.save_image_action.trigger()  # "keeper" again: keeper.png exists, and nobody was asked about it
+    assert window.message_bar.text() == "keeper.png already exists; choose another name."
     assert read_recipe(saved).prompt == "a lighthouse"
     assert "keeper.png" in window.status.currentMessage()
 
