@@ -100,3 +100,33 @@ def test_devices_default_to_cpu_here_and_refuse_missing_accelerators():
         choose_device("mps")
     with pytest.raises(StudioError, match="Unknown device 'tpu'"):
         choose_device("tpu")
+
+
+def test_a_long_library_error_is_cut_at_a_word_not_inside_one():
+    from studio.engine.loading import _short
+
+    text = "Cannot load the requested component because " + "a fairly long explanation follows " * 8
+    short = _short(ValueError(text + "\nsecond line"))
+    assert len(short) <= 161 and short.endswith("…")
+    assert text.startswith(short[:-1]) and text[len(short) - 1] == " "  # the cut falls between words
+    assert _short(ValueError("short one\nmore")) == "short one"
+
+
+def test_a_model_that_fails_the_cheap_checks_leaves_the_loaded_model_working(tiny_sd_dir, tmp_path):
+    engine = Engine("cpu")
+    engine.load(str(tiny_sd_dir))
+    half_copied = tmp_path / "half-copied"
+    shutil.copytree(tiny_sd_dir, half_copied)
+    shutil.rmtree(half_copied / "unet")
+    not_safetensors = tmp_path / "model.safetensors"
+    not_safetensors.write_bytes(b"<html>404</html>")
+    for source, message in [
+        (half_copied, "The model folder 'half-copied' is incomplete: it has no unet folder."),
+        (not_safetensors, "'model.safetensors' is not a valid .safetensors file."),
+        (tmp_path / "nowhere", "No model found at"),
+    ]:
+        with pytest.raises(StudioError) as raised:
+            engine.load(str(source))
+        assert str(raised.value).startswith(message)
+        assert engine.info.name == tiny_sd_dir.name
+    assert engine.generate(GenerationRequest(prompt="x", seed=1, steps=1, width=64, height=64)).images

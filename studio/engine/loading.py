@@ -4,6 +4,7 @@ Everything goes through :func:`load_pipeline`. Single-file checkpoints load with
 is detected from the file's keys and a config-only folder shipped with the app is passed as ``config=``.
 """
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,7 @@ def load_pipeline(
     elif is_hub_id(source):
         loaded = _load_hub(source, device)
     else:
-        raise StudioError(f"No model found at '{source}': give a diffusers folder, a .safetensors file or a hub id.")
+        raise _not_found(source)
     loaded.pipe.set_progress_bar_config(disable=True)
     return loaded
 
@@ -103,17 +104,58 @@ def _weights_hash(folder: Path) -> str:
 
 
 def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
-    if not (folder / "model_index.json").is_file():
-        raise StudioError(f"'{folder}' is not a diffusers model folder (it has no model_index.json).")
+    _check_folder(folder)
     try:
         pipe = DiffusionPipeline.from_pretrained(folder, dtype=device.dtype, local_files_only=True)
     except Exception as exc:  # any failure here means a broken folder; the log has the details
         log.exception("Loading folder %s failed", folder)
+        if _is_shape_mismatch(exc):
+            raise StudioError(
+                f"The model folder '{folder.name}' could not be loaded: its weights do not match its configuration; "
+                "details are in the log."
+            ) from exc
         raise StudioError(f"The model folder '{folder.name}' is incomplete or damaged ({_short(exc)}).") from exc
     return _finish(pipe, folder.name, _weights_hash(folder), device)
 
 
-def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None, allow_pickle: bool) -> LoadedPipeline:
+def check_source(source: str, *, allow_pickle: bool = False) -> None:
+    """What can be known about ``source`` without loading its weights (a checkpoint's header and family, a
+    folder's layout); raises :class:`StudioError` if it cannot load. Cheap, so a loaded model can be kept
+    until the new one has passed it (two large models may not fit in memory together)."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        _check_folder(path)
+    elif path.is_file():
+        _check_single_file(path, allow_pickle)
+    elif not is_hub_id(source):
+        raise _not_found(source)
+
+
+def _not_found(source: str) -> StudioError:
+    return StudioError(f"No model found at '{source}': give a diffusers folder, a .safetensors file or a hub id.")
+
+
+def _check_folder(folder: Path) -> None:
+    """A diffusers folder names its components in ``model_index.json``; each needs its subfolder."""
+    index = folder / "model_index.json"
+    if not index.is_file():
+        raise StudioError(f"'{folder}' is not a diffusers model folder (it has no model_index.json).")
+    try:
+        components = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StudioError(f"The model folder '{folder.name}' has a damaged model_index.json.") from exc
+    if not isinstance(components, dict):
+        raise StudioError(f"The model folder '{folder.name}' has a damaged model_index.json.")
+    missing = [
+        name for name, entry in components.items()
+        if not name.startswith("_") and isinstance(entry, list) and entry[:1] != [None] and not (folder / name).is_dir()
+    ]
+    if missing:
+        raise StudioError(f"The model folder '{folder.name}' is incomplete: it has no {', '.join(missing)} folder.")
+
+
+def _check_single_file(path: Path, allow_pickle: bool) -> tuple[ModelFamily, bool]:
+    """``(family, inpaint_unet)`` from the file's header; raises for files that are not a supported model."""
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES and not allow_pickle:
         raise StudioError(
@@ -123,9 +165,12 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
     if suffix not in SINGLE_FILE_SUFFIXES + PICKLE_SUFFIXES:
         raise StudioError(f"'{path.name}' is not a model file (expected .safetensors).")
     if suffix in SINGLE_FILE_SUFFIXES:
-        family, inpaint = families.detect_checkpoint(path)
-    else:
-        family, inpaint = _detect_pickle(path)
+        return families.detect_checkpoint(path)
+    return _detect_pickle(path)
+
+
+def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None, allow_pickle: bool) -> LoadedPipeline:
+    family, inpaint = _check_single_file(path, allow_pickle)
     cls = _SINGLE_FILE_CLASSES[(family is ModelFamily.SDXL, inpaint)]
     config = config_dir or families.config_dir(family, inpaint)
     try:
@@ -134,6 +179,11 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
         )
     except Exception as exc:  # any failure here means a broken or unsupported file; details in the log
         log.exception("Loading checkpoint %s failed", path)
+        if _is_shape_mismatch(exc):
+            raise StudioError(
+                f"The checkpoint '{path.name}' could not be loaded: its weights do not have the shapes of a standard "
+                f"{family.label} model; details are in the log."
+            ) from exc
         raise StudioError(f"The checkpoint '{path.name}' could not be loaded ({_short(exc)}).") from exc
     return _finish(pipe, path.stem, file_hash(path), device)
 
@@ -162,6 +212,14 @@ def _load_hub(repo_id: str, device: DeviceChoice) -> LoadedPipeline:
     return loaded
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
+def _is_shape_mismatch(exc: BaseException) -> bool:
+    """diffusers' "Cannot load <name> because <weight> expected shape ..." (where the name is often empty)."""
+    return isinstance(exc, ValueError) and "expected shape" in str(exc)
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an error, cut at a word (with an ellipsis) when it is long."""
+    text = str(exc).strip().splitlines()[0].strip() if str(exc).strip() else type(exc).__name__
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"

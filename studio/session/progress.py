@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from studio.core.steps import StepPlan
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -16,6 +18,8 @@ class Progress:
     rate: float | None = None  # steps per second
     eta: float | None = None  # seconds left
     elapsed: float = 0.0  # seconds since the generation started
+    strength: float | None = None  # image-to-image strength when it makes the run shorter than the steps asked
+    asked: int | None = None  # the steps asked, when more than ``total`` run
 
     @property
     def fraction(self) -> float:
@@ -31,7 +35,10 @@ class ProgressClock:
         self._started = self._clock()
         self._first: tuple[int, float] | None = None
 
-    def update(self, step: int, total: int) -> Progress:
+    def update(self, step: int, total: int, plan: StepPlan | None = None) -> Progress:
+        """``step`` of ``total`` as the sampler counts them; with a ``plan``, reported in the user's steps."""
+        if plan is not None:
+            step, total = plan.step(step, total), plan.runs
         now = self._clock()
         if self._first is None:
             self._first = (step, now)
@@ -43,4 +50,5 @@ class ProgressClock:
         else:
             rate = None
         eta = (total - step) / rate if rate else None
-        return Progress(step, total, rate, eta, now - self._started)
+        strength = plan.strength if plan is not None else None
+        return Progress(step, total, rate, eta, now - self._started, strength, plan.asked if strength else None)

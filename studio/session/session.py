@@ -21,6 +21,7 @@ from studio.core.jobs import ImageJob
 from studio.core.metadata import read_recipe
 from studio.core.model_info import ModelFamily, ModelInfo
 from studio.core.request import GenerationRequest
+from studio.core.steps import StepPlan
 from studio.core.sources import is_hub_id
 from studio.session.canvas_job import prepare_job
 from studio.session.hub import download_model
@@ -53,6 +54,8 @@ class Session(QObject):
     preview_box_changed = Signal(object)
     preview = Signal(QImage)  # one per denoising step
     recipe_found = Signal(str, object)  # an image file and the Recipe it carries
+    model_loaded = Signal(object)  # the ModelInfo of a model that has just loaded (not of one kept after a failure)
+    model_failed = Signal(str)  # the source of a model that could not be loaded
     cancelled = Signal()
     error = Signal(str)  # one sentence for the user; the log has the details
 
@@ -75,8 +78,11 @@ class Session(QObject):
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save")
         self._loading: asyncio.Task | None = None  # a download that will be followed by a load
         self._loads_queued = 0  # loads sent to the engine thread and not answered yet
+        self._ready: tuple[str, ModelInfo] | None = None  # the model the engine holds: its source and info
+        self._reloading = False  # loading the previous model again after a new one failed
         self._clock = ProgressClock()
         self._job: ImageJob | None = None  # the running generation: how its images go back into the canvas image
+        self._steps: StepPlan | None = None  # the running generation's steps, as the user counts them
         self._cancel_requested = False  # cancelled while the canvas image was being prepared
         self._recipe_lookups = 0
         worker = self._engine.worker
@@ -108,6 +114,7 @@ class Session(QObject):
         if self._loading is not None:
             self._loading.cancel()  # a newer choice wins over a download still running
             self._loading = None
+        self._reloading = False
         self.model_source = source
         self.model_info = None
         if is_hub_id(source):
@@ -138,16 +145,46 @@ class Session(QObject):
     def _on_loaded(self, info: ModelInfo) -> None:
         if not self._last_load_done():
             return
-        self.model_info = info
-        self._set_model_state(ModelState.READY, f"{info.name} · {info.family.label} · {info.device}")
+        self._ready = (self.model_source, info)
+        self._set_ready(info)
+        if not self._reloading:  # the failure that caused a reload stays on screen
+            self.model_loaded.emit(info)
+        self._reloading = False
 
-    def _on_load_failed(self, message: str) -> None:
-        if self._last_load_done():
-            self._load_failed(message)
+    def _on_load_failed(self, message: str, still_loaded: ModelInfo | None) -> None:
+        if not self._last_load_done():
+            return
+        if still_loaded is None and self._ready is not None:
+            # The new model passed the cheap checks, so the engine let the previous one go: load that one again.
+            previous, info = self._ready
+            self._ready = None
+            failed = self.model_source
+            self.model_source = previous
+            self.model_info = None
+            self._reloading = True
+            self._start_load(previous)
+            self.error.emit(f"{message} Loading {info.name} again.")
+            self.model_failed.emit(failed)
+            return
+        self._load_failed(message)
 
     def _load_failed(self, message: str) -> None:
-        self._set_model_state(ModelState.FAILED, "Model not loaded.")
-        self.error.emit(message)
+        """The previous model stays in use when the engine still holds it; else there is no model."""
+        failed = self.model_source
+        if self._ready is not None:
+            source, info = self._ready
+            self.model_source = source
+            self._set_ready(info)
+            self.error.emit(f"{message} {info.name} is still loaded.")
+        else:
+            self.model_source = ""
+            self._set_model_state(ModelState.FAILED, "Model not loaded.")
+            self.error.emit(message)
+        self.model_failed.emit(failed)
+
+    def _set_ready(self, info: ModelInfo) -> None:
+        self.model_info = info
+        self._set_model_state(ModelState.READY, f"{info.name} · {info.family.label} · {info.device}")
 
     def _set_model_state(self, state: ModelState, status: str) -> None:
         self.status = status
@@ -197,6 +234,7 @@ class Session(QObject):
             self._on_cancelled()
             return
         self._job = job
+        self._steps = StepPlan.of(job.request)
         self.preview_box = job.region.box if job.region is not None else None
         self._engine.generate(job.request)
 
@@ -206,7 +244,7 @@ class Session(QObject):
             self._engine.cancel()
 
     def _on_step(self, step: int, total: int, image: QImage) -> None:
-        self.progress = self._clock.update(step, total)
+        self.progress = self._clock.update(step, total, self._steps)
         self.preview.emit(image)
 
     def _on_finished(self, finished: Finished) -> None:

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import region as regions
 from studio.core.errors import StudioError
+from studio.core.model_info import ModelFamily
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
@@ -76,7 +78,8 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
         self._lay_out()
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
-                           show_status=lambda text: self.status.showMessage(text, 5000))
+                           show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
+                           device=lambda: self.session.model_info.device if self.session.model_info else None)
         self._connect()
         self._load_settings(settings)
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
@@ -141,6 +144,8 @@ class MainWindow(QMainWindow):
         bind(s, "model_info", self._model_info_changed)
         bind(s, "last_seed", self.params.set_last_seed)
         s.model_state_changed.connect(self._model_state_changed)
+        s.model_loaded.connect(self._model_loaded)
+        s.model_failed.connect(self._model_failed)
         s.busy_changed.connect(self._busy_changed)
         s.progress_changed.connect(self._progress_changed)
         s.preview.connect(self._show_preview)
@@ -160,7 +165,9 @@ class MainWindow(QMainWindow):
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
         self.canvas.result_shown.connect(self.result_bar.setVisible)
-        self.image_panel.mode_changed.connect(self._mode_changed)
+        self.image_panel.mode_changed.connect(self._show_generation_size)
+        self.image_panel.changed.connect(self._show_generation_size)
+        self.canvas.image_changed.connect(self._show_generation_size)
         self.image_panel.extend_button.extend.connect(self.extend_canvas)
         self.result_bar.use_button.clicked.connect(self.use_result)
         self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
@@ -191,6 +198,12 @@ class MainWindow(QMainWindow):
             self.canvas.clear_overlay()  # the last result would hide this run's previews
             self.message_bar.hide()
             self._save_settings()  # what was asked for survives a crash during the run
+
+    def _picture(self) -> Result | QImage | None:
+        """What the window shows: the result over the canvas, or the canvas image."""
+        if self._shown is not None and self.canvas.showing_result():
+            return self._shown
+        return self.canvas.image()
 
     def show_error(self, message: str) -> None:
         self.message_bar.show_message(message, "error")
@@ -229,6 +242,14 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.show_idle("")
 
+    def _model_loaded(self) -> None:
+        self.message_bar.hide_error()  # a load error (or any other) is over once a model is ready
+        self._save_settings()  # the model choice survives a crash
+
+    def _model_failed(self, source: str) -> None:
+        self.model_picker.forget(source)
+        self._save_settings()  # nor does it come back in the list after a crash
+
     def _model_info_changed(self, info) -> None:
         if info is None:
             self.setWindowTitle(TITLE)
@@ -237,6 +258,7 @@ class MainWindow(QMainWindow):
         self.image_panel.set_native_size(info.family.native_size)
         self.params.set_family(info.family)
         self.params.set_model_sampler(info.default_sampler)
+        self._show_generation_size()
 
     def _busy_changed(self, busy: bool) -> None:
         self._update_controls()
@@ -280,8 +302,15 @@ class MainWindow(QMainWindow):
         self.image_panel.set_canvas(None if image is None else image.size(), self.canvas.mask() is not None)
         self.menus.set_has_image(image is not None)
 
-    def _mode_changed(self, mode: Mode) -> None:
-        self.params.follow_image(mode is not Mode.TEXT_TO_IMAGE)
+    def _show_generation_size(self) -> None:
+        """Image modes generate at the canvas image's fitted size: the greyed size fields show it."""
+        mode, image = self.image_panel.mode(), self.canvas.image()
+        if mode is Mode.TEXT_TO_IMAGE or image is None:
+            self.params.follow_image(False)
+            return
+        by_mask = mode is Mode.INPAINT and self.image_panel.only_masked()  # the mask's bounds decide
+        native = (self.session.model_info.family if self.session.model_info else ModelFamily.SD1).native_size
+        self.params.follow_image(True, None if by_mask else regions.plan(image.size().toTuple(), None, native).size)
 
     def _image_brought_in(self, path: str) -> None:
         self.message_bar.hide()  # what it said was about the canvas before
@@ -315,8 +344,7 @@ class MainWindow(QMainWindow):
         self.params.store(settings)
         self.image_panel.store(settings)
         settings.recent_models = self.model_picker.recent()
-        if self.session.model_source:
-            settings.model = self.session.model_source
+        settings.model = self.session.model_source
         settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         settings.splitter_sizes = self.splitter.sizes()
         return settings

@@ -22,6 +22,7 @@ class MessageBar(QFrame):
         self.action_button = QPushButton(objectName="messageActionButton")
         self.action_button.clicked.connect(self._act)
         self._action: Callable[[], None] | None = None
+        self._kind = ""
         close = QToolButton(objectName="messageCloseButton", text="✕", autoRaise=True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
@@ -35,12 +36,21 @@ class MessageBar(QFrame):
     def show_message(self, text: str, kind: str = "error", action: tuple[str, Callable[[], None]] | None = None
                      ) -> None:
         """``action`` is a button label and what it does; the message goes away when it is clicked."""
+        self._kind = kind
         self.setStyleSheet(_STYLES[kind])
         self.text_label.setText(text)
         self._action = None if action is None else action[1]
         self.action_button.setText("" if action is None else action[0])
         self.action_button.setVisible(action is not None)
         self.show()
+
+    def hide_error(self) -> None:
+        """Take an error away once it no longer holds (a notice stays)."""
+        if self._kind == "error":
+            self.hide()
+
+    def kind(self) -> str:
+        return self._kind if self.isVisible() else ""
 
     def text(self) -> str:
         return self.text_label.text() if self.isVisible() else ""

@@ -52,6 +52,13 @@ class ModelPicker(QComboBox):
         self._current = source
         self._rebuild()
 
+    def forget(self, source: str) -> None:
+        """Take ``source`` off the list (a model that could not be loaded)."""
+        self._recent = [recent for recent in self._recent if recent != source]
+        if self._current == source:
+            self._current = ""
+        self._rebuild()
+
     # -- asking the user (replaced in tests) ---------------------------------------------------
     def ask_file(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(

@@ -1,6 +1,6 @@
 """Generation parameters: seed, steps, CFG, size, scheduler and batch size."""
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -57,6 +57,7 @@ class ParamsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._last_seed: int | None = None
+        self._own_size: tuple[int, int] | None = None  # the text-to-image size, kept while the size follows an image
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -142,9 +143,13 @@ class ParamsPanel(QWidget):
         )
 
     def size(self) -> tuple[int, int]:
-        return self.width_spin.value(), self.height_spin.value()
+        """The text-to-image size (not the one shown while the size follows an image)."""
+        return self._own_size or (self.width_spin.value(), self.height_spin.value())
 
     def set_size(self, width: int, height: int) -> None:
+        if self._own_size is not None:
+            self._own_size = (width, height)
+            return
         self.width_spin.setValue(width)
         self.height_spin.setValue(height)
 
@@ -160,11 +165,28 @@ class ParamsPanel(QWidget):
         if recipe.mode == "txt2img":
             self.set_size(round(recipe.width / 8) * 8, round(recipe.height / 8) * 8)
 
-    def follow_image(self, on: bool) -> None:
-        """With an image to work from, the generation size follows it and the size controls are off."""
+    def follow_image(self, on: bool, size: tuple[int, int] | None = None) -> None:
+        """With an image to work from, the generation size follows it: the size controls are off and show
+        ``size``, the size that will be used ("—" when the mask decides it, at the start)."""
         for widget, tip in ((self.size_combo, SIZE_TIP), (self._size_row, "")):
             widget.setEnabled(not on)
             widget.setToolTip(FOLLOWS_IMAGE if on else tip)
+        if on and self._own_size is None:
+            self._own_size = self.size()
+        elif not on and self._own_size is not None:
+            own, self._own_size = self._own_size, None
+            for spin in (self.width_spin, self.height_spin):
+                spin.setSpecialValueText("")
+            self.set_size(*own)
+            self._size_edited()  # the size list shows the user's size again, even if the spins kept their values
+            return
+        if on:
+            with QSignalBlocker(self.width_spin), QSignalBlocker(self.height_spin), QSignalBlocker(self.size_combo):
+                for spin, value in zip((self.width_spin, self.height_spin), size or (None, None)):
+                    spin.setSpecialValueText("—" if value is None else "")  # shown at the minimum
+                    spin.setValue(spin.minimum() if value is None else value)
+                index = self.size_combo.findData(_size_key(*size)) if size else -1
+                self.size_combo.setCurrentIndex(index if index >= 0 else self.size_combo.count() - 1)
 
     # -- the model and the last run ------------------------------------------------------------
     def set_family(self, family: ModelFamily) -> None:
@@ -203,6 +225,8 @@ class ParamsPanel(QWidget):
         self.set_size(height, width)
 
     def _size_edited(self) -> None:
+        if self._own_size is not None:
+            return  # the spins show the image's size, not the user's
         index = self.size_combo.findData(_size_key(*self.size()))
         self.size_combo.setCurrentIndex(index if index >= 0 else self.size_combo.count() - 1)
         self.size_changed.emit(*self.size())

@@ -6,7 +6,8 @@ from studio.session import Progress
 
 
 def describe(progress: Progress) -> str:
-    parts = [f"Step {progress.step}/{progress.total}"]
+    step = f"Step {progress.step}/{progress.total}"
+    parts = [f"{step} (strength {progress.strength:g})" if progress.strength else step]
     if progress.rate:
         # Slow machines take seconds per step; "0.1 it/s" reads worse than "9.8 s/it".
         parts.append(f"{progress.rate:.1f} it/s" if progress.rate >= 1 else f"{1 / progress.rate:.1f} s/it")
@@ -57,6 +58,11 @@ class GenerationProgressBar(QProgressBar):
 
     def show_progress(self, progress: Progress) -> None:
         self._waiting = False
+        self.setToolTip(
+            f"At strength {progress.strength:g}, {progress.total} of the {progress.asked} steps run: a lower strength "
+            "starts later in the schedule and keeps more of the image."
+            if progress.strength and progress.asked else ""
+        )
         self.setRange(0, progress.total)
         self.setValue(progress.step)
         self.setFormat(describe(progress))

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 class EngineWorker(QObject):
     loaded = Signal(object)  # ModelInfo
-    load_failed = Signal(str)
+    load_failed = Signal(str, object)  # one sentence, and the ModelInfo still loaded (None when none is)
     step = Signal(int, int, QImage)  # steps done, total, preview
     finished = Signal(object)  # studio.core.events.Finished (images not saved yet)
     cancelled = Signal()
@@ -47,12 +47,18 @@ class EngineWorker(QObject):
             info = self._engine.load(source)
         except StudioError as exc:
             log.warning("Loading %s failed: %s", source, exc)
-            self.load_failed.emit(str(exc))
+            self.load_failed.emit(str(exc), self._still_loaded())
         except Exception as exc:  # a bug or an unforeseen library error: one sentence here, details in the log
             log.exception("Loading %s failed", source)
-            self.load_failed.emit(f"Loading '{source}' failed unexpectedly ({type(exc).__name__}); details are in the log.")
+            self.load_failed.emit(
+                f"Loading '{source}' failed unexpectedly ({type(exc).__name__}); details are in the log.",
+                self._still_loaded(),
+            )
         else:
             self.loaded.emit(info)
+
+    def _still_loaded(self):
+        return None if self._engine is None else self._engine.info
 
     @Slot(object, object)
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> None:

@@ -22,7 +22,9 @@ def drop_file(qtbot, canvas, path) -> None:
 
 
 def paint(qtbot, canvas, *points: tuple[float, float], size=12) -> None:
-    """One hard-brush mouse stroke through ``points`` (image coordinates)."""
+    """One hard-brush mouse stroke through ``points`` (image coordinates), on a canvas that has the focus
+    (the click that focuses it does not paint)."""
+    canvas.setFocus()
     canvas.brush_size = size
     canvas.brush_hardness = 1.0
     at = [canvas.map_from_image(QPointF(x, y)).toPoint() for x, y in points]

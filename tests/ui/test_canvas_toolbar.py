@@ -51,11 +51,11 @@ def test_tool_buttons_and_keys_stay_in_step(bound, qtbot):
 
 def test_sliders_set_canvas_properties_and_follow_them(bound, qtbot):
     canvas, bar = bound
-    control(bar, "brushSizeSlider").setValue(77)
-    assert canvas.brush_size == 77
+    bar.size_spin.setValue(77)
+    assert canvas.brush_size == 77 and bar.size_slider.magnitude() == 77
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
-    assert control(bar, "brushSizeSlider").value() == canvas.brush_size == 92
+    assert bar.size_slider.magnitude() == bar.size_spin.value() == canvas.brush_size == 92
     control(bar, "brushHardnessSlider").setValue(25)
     assert canvas.brush_hardness == pytest.approx(0.25)
     control(bar, "maskOpacitySlider").setValue(80)
@@ -102,3 +102,39 @@ def test_fit_button(bound, qtbot):
     canvas.set_zoom(5.0)
     qtbot.mouseClick(control(bar, "fitButton"), Qt.MouseButton.LeftButton)
     assert canvas.zoom() == pytest.approx(fitted)
+
+
+def test_the_brush_size_slider_is_logarithmic_and_shows_its_value(bound, qtbot):
+    canvas, bar = bound
+    slider = bar.size_slider
+    assert canvas.brush_size == 48 and bar.size_spin.text() == "48 px"
+    assert 0.45 < slider.value() / slider.maximum() < 0.65  # the default sits mid-way, not at the far left
+    slider.setValue(0)
+    assert canvas.brush_size == 1 and bar.size_spin.text() == "1 px"
+    slider.setValue(slider.maximum())
+    assert canvas.brush_size == 1024 and bar.size_spin.text() == "1024 px"
+    sizes = []
+    for position in range(0, slider.maximum() + 1, slider.pageStep()):
+        slider.setValue(position)
+        sizes.append(canvas.brush_size)
+    ratios = [b / a for a, b in zip(sizes, sizes[1:])]
+    assert max(ratios) / min(ratios) < 1.1  # each page step multiplies the size by about the same factor
+    slider.setValue(slider.maximum() // 2)
+    assert canvas.brush_size == 32  # half-way is the geometric middle of 1 and 1024
+
+
+def test_every_tool_is_visible_on_a_narrow_window(open_window, qtbot):
+    window = open_window()
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    bar = window.canvas_toolbar
+    qtbot.waitUntil(lambda: bar.height() > 50)  # two rows
+    stage = window.canvas.parentWidget()
+    for name in NAMES:
+        widget = control(bar, name)
+        assert widget.isVisible(), name
+        top_left = widget.mapTo(stage, widget.rect().topLeft())
+        bottom_right = widget.mapTo(stage, widget.rect().bottomRight())
+        assert stage.rect().contains(top_left) and stage.rect().contains(bottom_right), name
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: bar.height() < 50)  # one row when there is room

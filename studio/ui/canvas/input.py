@@ -1,6 +1,7 @@
 """Pointer, tablet, keyboard, wheel and drop handling for the canvas (a mixin of :class:`Canvas`).
 
-Left button paints with the current tool; middle button, or left with Space held, pans; the wheel
+Left button paints with the current tool (once the canvas has the focus: the click that focuses it does not
+paint); middle button, or left with Space held, pans; the wheel
 zooms around the pointer. Keys (while the canvas has focus): B brush, E eraser, [ and ] brush size,
 Ctrl+Z undo, Ctrl+Shift+Z (and the platform's redo key) redo, Ctrl+V paste. The canvas claims those
 keys through ShortcutOverride, so a window-wide shortcut on the same key does not steal them.
@@ -80,13 +81,26 @@ class CanvasInput:
         super().focusOutEvent(event)
 
     # ------------------------------------------------------------------------------------ mouse, wheel
-    def mousePressEvent(self, event: QMouseEvent) -> None:
+    def focusInEvent(self, event) -> None:
+        # Qt focuses a clicked widget just before the press reaches it: remember that this press only focused.
+        self._focusing_press = event.reason() == Qt.FocusReason.MouseFocusReason
+        super().focusInEvent(event)
+
+    def _take_focus(self) -> bool:
+        """Focus the canvas; True if it had the focus already (in the active window), so the press may paint:
+        the click that only brings the canvas (or the window) to the front leaves the mask alone."""
+        had_focus = self.hasFocus() and self.isActiveWindow() and not self._focusing_press
+        self._focusing_press = False
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        return had_focus
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        may_paint = self._take_focus()
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_held):
             self._pan_from = event.position()
             self._update_cursor()
-        elif button == Qt.MouseButton.LeftButton and self._stroke is None:
+        elif button == Qt.MouseButton.LeftButton and self._stroke is None and may_paint:
             self._begin_stroke(event.position(), 1.0)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -124,7 +138,9 @@ class CanvasInput:
             event.ignore()
             return
         if kind == QEvent.Type.TabletPress and event.button() == Qt.MouseButton.LeftButton and self._stroke is None:
-            self.setFocus(Qt.FocusReason.MouseFocusReason)
+            if not self._take_focus():
+                event.accept()  # no mouse press synthesized from it either
+                return
             eraser_end = event.pointerType() == QPointingDevice.PointerType.Eraser
             self._begin_stroke(pos, event.pressure(), erase=True if eraser_end else None)
         elif kind == QEvent.Type.TabletMove:

@@ -1,22 +1,33 @@
-"""A compact row of mask tools bound to a :class:`Canvas`; it keeps itself in step with the canvas,
-so keys pressed on the canvas (B, E, [, ]) and code that sets canvas properties show up here.
+"""The mask tools bound to a :class:`Canvas`; they keep in step with the canvas, so keys pressed on the
+canvas (B, E, [, ]) and code that sets canvas properties show up here.
 
-A QToolBar (usable in any layout, not only a QMainWindow): when the window is narrow, the tools that
-do not fit move into its overflow menu instead of forcing the window wider."""
+Three groups (brush, overlay, mask and history) in a row that wraps: on a narrow window a group moves to a
+second row, so every tool stays visible instead of hiding in an overflow menu."""
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QButtonGroup, QColorDialog, QLabel, QSlider, QToolBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QColorDialog,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
 
+from studio.ui.canvas.log_slider import LogSlider
 from studio.ui.canvas.widget import MAX_BRUSH, MIN_BRUSH, Canvas, Tool
+from studio.ui.flow_layout import FlowLayout
 
 
-class CanvasToolbar(QToolBar):
+class CanvasToolbar(QWidget):
     def __init__(self, canvas: Canvas, parent: QWidget | None = None) -> None:
-        super().__init__("Mask tools", parent)
+        super().__init__(parent)
         self.setObjectName("canvasToolbar")
-        self.setMovable(False)
-        self.setFloatable(False)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._canvas = canvas
 
         self.brush_button = self._button("brushButton", "Brush", "Paint the area to repaint (B)", checkable=True)
@@ -27,10 +38,17 @@ class CanvasToolbar(QToolBar):
         self.brush_button.clicked.connect(lambda: setattr(canvas, "tool", Tool.BRUSH))
         self.eraser_button.clicked.connect(lambda: setattr(canvas, "tool", Tool.ERASER))
 
-        self.size_slider = self._slider(
-            "brushSizeSlider", "Brush size in image pixels ([ and ])", MIN_BRUSH, MAX_BRUSH
-        )
-        self.size_slider.valueChanged.connect(lambda v: setattr(canvas, "brush_size", v))
+        size_tip = "Brush size in image pixels ([ and ])"
+        self.size_slider = LogSlider(MIN_BRUSH, MAX_BRUSH, self)
+        self._name_slider(self.size_slider, "brushSizeSlider", size_tip)
+        self.size_slider.magnitude_changed.connect(self._size_chosen)
+        self.size_spin = QSpinBox(self, objectName="brushSizeSpin", minimum=MIN_BRUSH, maximum=MAX_BRUSH, suffix=" px")
+        self.size_spin.setToolTip(size_tip)
+        self.size_spin.setAccessibleName(size_tip)
+        self.size_spin.setKeyboardTracking(False)
+        self.size_spin.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # the slider and [ ] step it
+        self.size_spin.setFixedWidth(self.size_spin.fontMetrics().horizontalAdvance(f"{MAX_BRUSH} px") + 14)
+        self.size_spin.valueChanged.connect(self._size_chosen)
         self.hardness_slider = self._slider("brushHardnessSlider", "Brush hardness: soft to hard edge", 0, 100)
         self.hardness_slider.valueChanged.connect(lambda v: setattr(canvas, "brush_hardness", v / 100))
 
@@ -52,11 +70,17 @@ class CanvasToolbar(QToolBar):
         self.fill_button.clicked.connect(canvas.fill_mask)
 
         stack = canvas.undo_stack()
-        self.undo_button = self._button("undoButton", "Undo", "Undo (Ctrl+Z)")
+        self.undo_button = self._button("undoButton", "↶", "Undo (Ctrl+Z)")
+        self.undo_button.setAccessibleName("Undo")
         self.undo_button.clicked.connect(canvas.undo)
         stack.canUndoChanged.connect(self.undo_button.setEnabled)
         stack.undoTextChanged.connect(self._undo_text_changed)
-        self.redo_button = self._button("redoButton", "Redo", "Redo (Ctrl+Shift+Z)")
+        self.redo_button = self._button("redoButton", "↷", "Redo (Ctrl+Shift+Z)")
+        self.redo_button.setAccessibleName("Redo")
+        for arrow in (self.undo_button, self.redo_button):
+            font = arrow.font()
+            font.setPointSizeF(font.pointSizeF() * 1.5)  # the arrows are small glyphs at text size
+            arrow.setFont(font)
         self.redo_button.clicked.connect(canvas.redo)
         stack.canRedoChanged.connect(self.redo_button.setEnabled)
         stack.redoTextChanged.connect(self._redo_text_changed)
@@ -66,8 +90,9 @@ class CanvasToolbar(QToolBar):
         brush_group = (
             self.brush_button,
             self.eraser_button,
-            self._label("Size", self.size_slider),
+            self._label("Size", self.size_spin),
             self.size_slider,
+            self.size_spin,
             self._label("Hardness", self.hardness_slider),
             self.hardness_slider,
         )
@@ -77,11 +102,19 @@ class CanvasToolbar(QToolBar):
             self._label("Opacity", self.opacity_slider),
             self.opacity_slider,
         )
-        mask_group = (self.invert_button, self.clear_button, self.fill_button)
-        for group in (brush_group, overlay_group, mask_group, (self.undo_button, self.redo_button, self.fit_button)):
+        edit_group = (self.invert_button, self.clear_button, self.fill_button, None,
+                      self.undo_button, self.redo_button, self.fit_button)
+        flow = FlowLayout(self, spacing=2)
+        for name, group in (("brushTools", brush_group), ("overlayTools", overlay_group), ("editTools", edit_group)):
+            bar = QToolBar(self, objectName=name)
+            bar.setMovable(False)
+            bar.setFloatable(False)
             for widget in group:
-                self.addWidget(widget)
-            self.addSeparator()
+                if widget is None:
+                    bar.addSeparator()
+                else:
+                    bar.addWidget(widget)
+            flow.addWidget(bar)
 
         canvas.tool_changed.connect(self._sync)
         canvas.brush_changed.connect(self._sync)
@@ -106,13 +139,19 @@ class CanvasToolbar(QToolBar):
 
     def _slider(self, name: str, tip: str, low: int, high: int) -> QSlider:
         slider = QSlider(Qt.Orientation.Horizontal, self)
+        slider.setRange(low, high)
+        return self._name_slider(slider, name, tip)
+
+    @staticmethod
+    def _name_slider(slider: QSlider, name: str, tip: str) -> QSlider:
         slider.setObjectName(name)
         slider.setToolTip(tip)
         slider.setAccessibleName(tip)
-        slider.setRange(low, high)
-        slider.setMinimumWidth(60)
-        slider.setMaximumWidth(120)
+        slider.setFixedWidth(72)
         return slider
+
+    def _size_chosen(self, size: int) -> None:
+        self._canvas.brush_size = size
 
     # Slots are methods, not lambdas, so Qt disconnects them when the toolbar is deleted first.
     def _undo_text_changed(self, text: str) -> None:
@@ -130,8 +169,9 @@ class CanvasToolbar(QToolBar):
         """Show the canvas's current settings, without echoing them back to it."""
         canvas = self._canvas
         (self.eraser_button if canvas.tool == Tool.ERASER else self.brush_button).setChecked(True)
-        with QSignalBlocker(self.size_slider), QSignalBlocker(self.hardness_slider):
-            self.size_slider.setValue(canvas.brush_size)
+        with QSignalBlocker(self.size_slider), QSignalBlocker(self.size_spin), QSignalBlocker(self.hardness_slider):
+            self.size_slider.set_magnitude(canvas.brush_size)
+            self.size_spin.setValue(canvas.brush_size)
             self.hardness_slider.setValue(round(canvas.brush_hardness * 100))
         with QSignalBlocker(self.visible_button), QSignalBlocker(self.opacity_slider):
             self.visible_button.setChecked(canvas.mask_visible)

@@ -84,6 +84,7 @@ class Canvas(CanvasInput, QWidget):
         self._stroke: BrushStroke | None = None
         self._pan_from: QPointF | None = None
         self._space_held = False
+        self._focusing_press = False  # the canvas was just focused by a press, which must not paint
         self._hover: QPointF | None = None
 
         self._undo = QUndoStack(self)
