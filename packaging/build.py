@@ -39,15 +39,15 @@ def log(message: str) -> None:
     print(f"[package] {message}", flush=True)
 
 
+def shown(path: Path) -> str:
+    return str(path.relative_to(release.REPO) if path.is_relative_to(release.REPO) else path)
+
+
 def run(*args, **kwargs) -> None:
     subprocess.run([str(a) for a in args], check=True, **kwargs)
 
 
 # -- inputs shared by every installer -----------------------------------------------------------------------
-def host_os() -> str:
-    return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
-
-
 def uv_binary(target: str) -> Path:
     """The pinned uv binary for ``target`` ("linux", "windows", "macos"), taken out of its PyPI wheel."""
     exe = "uv.exe" if target == "windows" else "uv"
@@ -71,7 +71,7 @@ def app_wheel() -> Path:
     out = release.WORK / "wheel"
     shutil.rmtree(out, ignore_errors=True)
     log("building the app wheel")
-    run(uv_binary(host_os()), "build", "--quiet", "--wheel", "--out-dir", out, release.REPO)
+    run(uv_binary(release.host_os()), "build", "--quiet", "--wheel", "--out-dir", out, release.REPO)
     (wheel,) = out.glob("latent_studio-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         if "studio/resources/icon.png" not in zf.namelist():
@@ -93,7 +93,7 @@ def copy_script(src: Path, dest: Path) -> None:
 def write_lock() -> None:
     constraints = release.WORK / "installed.txt"
     constraints.parent.mkdir(parents=True, exist_ok=True)
-    uv = uv_binary(host_os())
+    uv = uv_binary(release.host_os())
     frozen = subprocess.run([str(uv), "pip", "freeze", "--exclude-editable", "--python", sys.executable],
                             check=True, capture_output=True, text=True).stdout
     constraints.write_text(frozen)
@@ -106,7 +106,7 @@ def write_lock() -> None:
         "# machine), pinned with hashes for every OS and Python >= 3.11; what the installers install.\n"
         "# Regenerate with `python packaging/build.py lock` in the environment the tests run in.\n")
     release.LOCK.write_text(header + resolved.read_text())
-    log(f"wrote {release.LOCK.relative_to(release.REPO)}")
+    log(f"wrote {shown(release.LOCK)}")
 
 
 # -- Linux -----------------------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def build_linux(wheel: Path) -> Path:
 
     with tarfile.open(out, "w:gz") as tar:
         tar.add(stage, arcname=name, filter=normalized)
-    log(f"wrote {out.relative_to(release.REPO)}")
+    log(f"wrote {shown(out)}")
     return out
 
 
@@ -169,7 +169,7 @@ def build_windows(wheel: Path) -> Path:
         f"{define}WHEEL={wheel.name}", f"{define}PYTHON={release.MANAGED_PYTHON}", f"{define}OUTFILE={out}",
         release.PACKAGING / "windows" / "installer.nsi")
     pe_machine(out)
-    log(f"wrote {out.relative_to(release.REPO)} (a PE executable)")
+    log(f"wrote {shown(out)} (a PE executable)")
     return out
 
 
@@ -213,7 +213,7 @@ def build_macos_app(wheel: Path) -> Path:
     shutil.copyfile(wheel, payload / wheel.name)
     (payload / "release.env").write_text(release_env())
     copy_script(release.PACKAGING / "macos" / "uninstall.command", root / "Uninstall Latent Studio.command")
-    log(f"assembled {contents.parent.relative_to(release.REPO)}")
+    log(f"assembled {shown(contents.parent)}")
     return contents.parent
 
 
@@ -230,7 +230,7 @@ def build_macos_dmg() -> Path:
     out.unlink(missing_ok=True)
     run("hdiutil", "create", "-quiet", "-volname", "Latent Studio", "-srcfolder", root, "-ov", "-format", "UDZO",
         out)
-    log(f"wrote {out.relative_to(release.REPO)}")
+    log(f"wrote {shown(out)}")
     return out
 
 

@@ -5,6 +5,7 @@ Shared by ``build.py`` (makes the installers), ``smoke.py`` (installs one and us
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -27,6 +28,11 @@ UV_PLATFORMS = {
     "windows": "win_amd64",
     "macos": "macosx_11_0_arm64",
 }
+
+
+def host_os() -> str:
+    """"linux", "windows" or "macos": the installer this machine builds natively and can smoke-test."""
+    return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
 
 
 def version() -> str:

@@ -58,26 +58,27 @@ class Installed:
 
 
 class Platform:
-    def __init__(self, package: Path, scratch: Path):
+    def __init__(self, package: Path, scratch: Path, fresh_cache: bool):
         self.package, self.scratch = package, scratch
         self.env = dict(os.environ)
         for name in ("STUDIO_HOME", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
             self.env.pop(name, None)
+        # uv's download cache: a fresh one (everything downloaded, as on a new machine) or, to save downloads on
+        # reruns, one kept in build/package; the only thing a smoke run shares with this machine.
+        self.env["UV_CACHE_DIR"] = str(scratch / "uv-cache" if fresh_cache else release.WORK / "smoke-uv-cache")
 
     def install(self) -> Installed: ...
     def uninstall(self, installed: Installed) -> None: ...
 
 
 class Linux(Platform):
-    def __init__(self, package, scratch):
-        super().__init__(package, scratch)
+    def __init__(self, package, scratch, fresh_cache):
+        super().__init__(package, scratch, fresh_cache)
         home = scratch / "home"
         home.mkdir()
         self.env["HOME"] = str(home)
         for name in [n for n in self.env if n.startswith("XDG_")]:
             del self.env[name]
-        # Only the download cache is shared with this machine's user (optional, to save re-downloads).
-        self.env.setdefault("UV_CACHE_DIR", str(release.WORK / "smoke-uv-cache"))
         self.home = home
 
     def install(self) -> Installed:
@@ -188,13 +189,17 @@ def install_torch_directly(installed: Installed, env: dict, wheels: Path | None)
                     "torch==2.13.0+cpu" if wheels else "torch", "accelerate"], env=env, check=True)
 
 
+def directory_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def smoke(package: Path, wheels: Path | None, scratch: Path) -> dict:
-    os_name = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
-    platform = PLATFORMS[os_name](package, scratch)
+def smoke(package: Path, wheels: Path | None, scratch: Path, fresh_cache: bool = False) -> dict:
+    os_name = release.host_os()
+    platform = PLATFORMS[os_name](package, scratch, fresh_cache)
     env = platform.env
     figures: dict = {"package": package.name, "package_bytes": package.stat().st_size}
 
@@ -213,6 +218,7 @@ def smoke(package: Path, wheels: Path | None, scratch: Path) -> dict:
     check((installed.env_python.parent / uv_name).exists(), "uv sits next to the environment's python")
     no_torch = subprocess.run([str(installed.env_python), "-c", "import torch"], env=env, capture_output=True)
     check(no_torch.returncode != 0, "the installer put no torch in the environment")
+    figures["env_before_torch_bytes"] = directory_size(installed.prefix)
 
     figures["setup_s"], had_setup = timed(lambda: first_run_setup(installed, env, wheels))
     figures["setup_command"] = had_setup
@@ -225,6 +231,8 @@ def smoke(package: Path, wheels: Path | None, scratch: Path) -> dict:
                             env=env, capture_output=True, text=True)
     check(verify.returncode == 0 and verify.stdout.split()[-1] == "8.0",
           f"torch imports and multiplies in the app's environment ({verify.stdout.strip()})")
+
+    figures["env_with_torch_bytes"] = directory_size(installed.prefix)
 
     first, second = first_start(installed, env), first_start(installed, env)
     check(first["visible"] and first["closed"] and second["closed"], "the window was shown, then closed (twice)")
@@ -259,15 +267,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="a folder of torch wheels for the set-up (STUDIO_TORCH_WHEELS); default: the network")
     parser.add_argument("--json", type=Path, default=None, help="write the timings here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--fresh-cache", action="store_true",
+                        help="an empty uv download cache (default: build/package/smoke-uv-cache, kept between runs)")
     args = parser.parse_args(argv)
-    os_name = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
-    package = (args.package or default_package(os_name)).resolve()
+    package = (args.package or default_package(release.host_os())).resolve()
     if not package.is_file():
         print(f"[smoke] {package} does not exist: run `make package` first", file=sys.stderr)
         return 1
     scratch = Path(tempfile.mkdtemp(prefix="studio-smoke-"))
     try:
-        figures = smoke(package, args.wheels, scratch)
+        figures = smoke(package, args.wheels, scratch, args.fresh_cache)
     except (SmokeFailure, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         print(f"[smoke] FAILED: {exc}", file=sys.stderr)
         return 1

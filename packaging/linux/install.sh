@@ -16,7 +16,7 @@ icon_file=$data/icons/hicolor/256x256/apps/latent-studio.png
 # The system python3 when it is new enough for the lock, else a Python that uv downloads.
 if command -v python3 >/dev/null 2>&1 &&
    python3 -c "import sys; sys.exit(sys.version_info < tuple(map(int, '$LOCK_PYTHON'.split('.'))))"; then
-    python=$(command -v python3)
+    python=$(python3 -c "import sys; print(sys.executable)")  # the interpreter itself, not a pyenv shim
 else
     python=$MANAGED_PYTHON
 fi
