@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0+cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean package package-smoke package-report
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,22 @@ test: install
 
 bench: install
 	$(PY) -m tests.bench $(ARGS)
+
+# Installers into dist/: the Linux tarball and the Windows installer (NSIS's makensis; the .app/DMG on macOS).
+package: install
+	$(PY) packaging/build.py $(PACKAGE_TARGETS)
+
+# Torch wheels for the smoke test's first-run set-up (STUDIO_TORCH_WHEELS); empty: PyTorch's index.
+TORCH_WHEELS ?= $(wildcard /opt/wheels)
+SMOKE_WHEELS := $(if $(TORCH_WHEELS),--wheels $(TORCH_WHEELS))
+
+# Install this OS's installer from dist/ as a new user, set up torch, generate, open the window, uninstall.
+package-smoke: install
+	$(PY) packaging/smoke.py $(SMOKE_WHEELS) $(ARGS)
+
+# Installer sizes, install and first-start times (an install with an empty download cache).
+package-report: install
+	$(PY) packaging/report.py $(SMOKE_WHEELS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

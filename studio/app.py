@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from studio import cli
 
@@ -57,12 +58,14 @@ def create_main_window(model: str | None = None, *, make_engine: Callable[[], ob
 
 def create_application():
     """The QApplication set up as the ``studio`` command runs it (name, quit policy, theme)."""
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from studio.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Latent Studio")
+    app.setWindowIcon(QIcon(str(Path(__file__).with_name("resources") / "icon.png")))
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window has shut its session down
     apply_theme(app)
     return app
