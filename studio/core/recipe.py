@@ -1,7 +1,22 @@
-"""The full recipe of one generated image: what is written into its PNG and read back from it."""
+"""The full recipe of one generated image: what is written into its PNG and read back from it.
 
-from dataclasses import asdict, dataclass, fields
+A recipe read from a file is untrusted (any program, or a person with a hex editor, may have written it), so
+:func:`check_recipe` is the one place that turns read values into a :class:`Recipe`: each field must have its
+declared type and a usable value, or it is left out, given its default, and named in ``skipped``.
+"""
+
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
+
+MAX_PROMPT_CHARS = 65_536  # prompts and negative prompts
+MAX_TEXT_CHARS = 1_024  # every other text field (names, hashes, labels)
+MAX_INT = 2**64  # seeds are up to 64 bits in some tools
+MAX_FLOAT = 1e6
+_PROMPTS = {"prompt", "negative_prompt"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +44,77 @@ class Recipe:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Recipe":
-        """Build from a dict, ignoring unknown keys (recipes written by newer versions)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: Mapping[str, Any]) -> "Recipe":
+        """Build from a dict, ignoring unknown keys (recipes written by newer versions) and unusable values."""
+        return check_recipe(data).recipe
+
+
+@dataclass(frozen=True)
+class CheckedRecipe:
+    """A recipe read from a file, and the fields whose stored values could not be used (defaults instead)."""
+
+    recipe: Recipe
+    skipped: tuple[str, ...] = ()
+
+
+# Defaults for the fields a Recipe requires, used when a stored value is unusable.
+_REQUIRED_FALLBACK: dict[str, Any] = {
+    "prompt": "", "negative_prompt": "", "seed": -1, "steps": 25, "cfg_scale": 7.0, "width": 512, "height": 512,
+    "sampler": "", "model": "",
+}
+
+
+def required_fields() -> set[str]:
+    """The fields a stored recipe must have to count as one (the others have defaults)."""
+    return {f.name for f in fields(Recipe) if f.default is MISSING}
+
+
+def check_recipe(data: Mapping[str, Any], fallback: Mapping[str, Any] | None = None) -> CheckedRecipe:
+    """A :class:`Recipe` from read values: unknown keys are ignored, missing ones take their defaults, and a value
+    of the wrong type or out of bounds (``"abc"`` for a number, ``1e999``, a lone surrogate, a nested list) is
+    replaced by ``fallback``'s value for it, else the default, and listed in ``skipped``."""
+    hints = typing.get_type_hints(Recipe)
+    values: dict[str, Any] = {}
+    skipped: list[str] = []
+    for f in fields(Recipe):
+        default = (fallback or {}).get(f.name, _REQUIRED_FALLBACK.get(f.name, f.default))
+        if f.name not in data:
+            values[f.name] = default
+            continue
+        value = _checked(f.name, hints[f.name], data[f.name])
+        if value is _UNUSABLE:
+            skipped.append(f.name)
+            value = default
+        values[f.name] = value
+    return CheckedRecipe(Recipe(**values), tuple(skipped))
+
+
+_UNUSABLE = object()
+
+
+def _checked(name: str, kind: Any, value: Any) -> Any:
+    """``value`` if it is a usable ``kind`` (``int``, ``float``, ``str`` or one of them ``| None``)."""
+    if isinstance(kind, types.UnionType):
+        if value is None:
+            return None
+        (kind,) = (k for k in typing.get_args(kind) if k is not type(None))
+    if kind is str:
+        limit = MAX_PROMPT_CHARS if name in _PROMPTS else MAX_TEXT_CHARS
+        return value if isinstance(value, str) and len(value) <= limit and _encodable(value) else _UNUSABLE
+    if isinstance(value, bool):  # a bool is an int to Python, never a number in a recipe
+        return _UNUSABLE
+    if kind is int:
+        return value if isinstance(value, int) and abs(value) <= MAX_INT else _UNUSABLE
+    if kind is float:
+        ok = isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= MAX_FLOAT
+        return float(value) if ok else _UNUSABLE
+    return _UNUSABLE
+
+
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (JSON allows ``"\\ud800"``; no file, terminal or widget takes it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
