@@ -47,6 +47,11 @@ _KEY = re.compile(r"[\w \-/]*")
 _WORD = re.compile(r"\w")
 _QUOTED = re.compile(r'"(?:\\.|[^\\"])+"')
 _UNQUOTED = re.compile(r"[^,]*")
+# EXIF UserComment (JPEG, WebP): an 8-byte character-code prefix, then the text (Exif 2.3, table 9).
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+_UNICODE_PREFIX = b"UNICODE\0"
+_ASCII_PREFIX = b"ASCII\0\0\0"
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _DEFAULTS = GenerationRequest(prompt="")
 
@@ -242,6 +247,27 @@ def png_info(recipe: Recipe) -> PngInfo:
     return info
 
 
+def exif_user_comment(text: str) -> bytes:
+    """``text`` as an EXIF UserComment value, the way A1111 stores ``parameters`` in JPEG and WebP files."""
+    return _UNICODE_PREFIX + text.encode("utf-16-be")
+
+
+def _user_comment(im: Image.Image) -> str | None:
+    """The text of an image's EXIF UserComment (A1111's ``parameters`` in JPEG and WebP), or None."""
+    try:
+        data = im.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+    except Exception:  # noqa: BLE001 - damaged EXIF is only "no recipe"; Pillow raises many kinds
+        log.info("Unreadable EXIF data", exc_info=True)
+        return None
+    if not isinstance(data, bytes) or len(data) > 4 * MAX_CHUNK_CHARS:
+        return None
+    if data.startswith(_UNICODE_PREFIX):
+        return data[8:].decode("utf-16-be", errors="replace")
+    if data.startswith(_ASCII_PREFIX):
+        return data[8:].decode("ascii", errors="replace")
+    return None
+
+
 def _long_int(text: str) -> int | str:
     """JSON integers: a digit string too long to be a recipe number stays text (and is skipped as such)."""
     return int(text) if len(text) <= 40 else text
@@ -290,6 +316,8 @@ def read_checked_recipe(source: str | Path | Image.Image) -> CheckedRecipe | Non
             info = dict(im.info)
             if RECIPE_KEY not in info and PARAMETERS_KEY not in info and im.format == "PNG":
                 info.update(im.text)  # text chunks after the pixel data, read only when needed
+            if im.format in ("JPEG", "WEBP") and (comment := _user_comment(im)) is not None:
+                info.setdefault(PARAMETERS_KEY, comment)
     ours = _chunk(info, RECIPE_KEY)
     checked = _checked_json(ours) if ours is not None else None
     if checked is not None:

@@ -1,6 +1,5 @@
 """Saving generated images: A1111-style names (``00042-1234.png``), metadata chunks, atomic writes."""
 
-import io
 import re
 import threading
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.metadata import png_info
+from studio.core.image_formats import encode, output_format
 from studio.core.paths import outputs_dir
 from studio.core.recipe import Recipe
 
@@ -25,21 +24,17 @@ def _next_number(folder: Path) -> int:
     return max(numbers, default=-1) + 1
 
 
-def _png_bytes(image: Image.Image, recipe: Recipe) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=png_info(recipe))
-    return buffer.getvalue()
-
-
 def save_image(image: Image.Image, recipe: Recipe, folder: str | Path | None = None) -> Path:
     """Write ``image`` as a PNG carrying ``recipe`` into ``folder`` (default: the outputs folder); return its path."""
-    data = _png_bytes(image, recipe)  # encoded outside the lock
+    data = encode(image, recipe, "PNG")  # encoded outside the lock
     folder = Path(folder) if folder is not None else outputs_dir()
     with _lock:
         path = folder / f"{_next_number(folder):05d}-{recipe.seed}.png"
         return atomic_write_bytes(path, data)
 
 
-def write_png(path: str | Path, image: Image.Image, recipe: Recipe) -> Path:
-    """Write ``image`` with ``recipe`` to exactly ``path`` (a file the user chose), atomically replacing it."""
-    return atomic_write_bytes(Path(path), _png_bytes(image, recipe))
+def write_image(path: str | Path, image: Image.Image, recipe: Recipe) -> Path:
+    """Write ``image`` with ``recipe`` to exactly ``path`` (a file the user chose), atomically replacing it, in the
+    format its extension names (PNG, JPEG or WebP)."""
+    path = Path(path)
+    return atomic_write_bytes(path, encode(image, recipe, output_format(path)))

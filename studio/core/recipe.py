@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
+from studio.core.text import is_valid_text
+
 MAX_PROMPT_CHARS = 65_536  # prompts and negative prompts
 MAX_TEXT_CHARS = 1_024  # every other text field (names, hashes, labels)
 MAX_INT = 2**64  # seeds are up to 64 bits in some tools
@@ -100,7 +102,7 @@ def _checked(name: str, kind: Any, value: Any) -> Any:
         (kind,) = (k for k in typing.get_args(kind) if k is not type(None))
     if kind is str:
         limit = MAX_PROMPT_CHARS if name in _PROMPTS else MAX_TEXT_CHARS
-        return value if isinstance(value, str) and len(value) <= limit and _encodable(value) else _UNUSABLE
+        return value if isinstance(value, str) and len(value) <= limit and is_valid_text(value) else _UNUSABLE
     if isinstance(value, bool):  # a bool is an int to Python, never a number in a recipe
         return _UNUSABLE
     if kind is int:
@@ -110,11 +112,3 @@ def _checked(name: str, kind: Any, value: Any) -> Any:
         return float(value) if ok else _UNUSABLE
     return _UNUSABLE
 
-
-def _encodable(text: str) -> bool:
-    """False for text with lone surrogates (JSON allows ``"\\ud800"``; no file, terminal or widget takes it)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

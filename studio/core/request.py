@@ -8,6 +8,7 @@ from PIL import Image
 
 from studio.core.errors import StudioError
 from studio.core.samplers import SCHEDULER_NAMES
+from studio.core.text import is_valid_text
 
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 4096
@@ -55,6 +56,9 @@ class GenerationRequest:
 
     def validate(self) -> None:
         """Raise :class:`StudioError` with one sentence for the first thing that cannot work."""
+        for label, text in (("prompt", self.prompt), ("negative prompt", self.negative_prompt)):
+            if not is_valid_text(text):
+                raise StudioError(f"The {label} holds bytes that are not valid UTF-8 text; type it again.")
         if self.steps < 1 or self.steps > 500:
             raise StudioError(f"Steps must be between 1 and 500 (got {self.steps}).")
         if not 0 <= self.cfg_scale <= 50:

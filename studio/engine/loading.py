@@ -21,14 +21,12 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from studio.core.errors import StudioError
 from studio.core.hashing import file_hash
 from studio.core.model_info import ModelFamily
-from studio.core.sources import is_hub_id
+from studio.core.sources import SINGLE_FILE_SUFFIXES, check_source
 from studio.engine import families
 from studio.engine.devices import DeviceChoice
 
 log = logging.getLogger(__name__)
 
-SINGLE_FILE_SUFFIXES = (".safetensors",)
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 _SINGLE_FILE_CLASSES = {
     (False, False): StableDiffusionPipeline,
@@ -59,15 +57,14 @@ def load_pipeline(
     ``config_dir`` overrides the shipped config folder for single-file checkpoints (used for models whose
     architecture differs from the stock ones). ``allow_pickle`` lets ``.ckpt`` files load; they can run code.
     """
+    check_source(source, allow_pickle=allow_pickle)
     path = Path(source).expanduser()
     if path.is_dir():
         loaded = _load_folder(path, device)
     elif path.is_file():
-        loaded = _load_single_file(path, device, config_dir, allow_pickle)
-    elif is_hub_id(source):
-        loaded = _load_hub(source, device)
+        loaded = _load_single_file(path, device, config_dir)
     else:
-        raise StudioError(f"No model found at '{source}': give a diffusers folder, a .safetensors file or a hub id.")
+        loaded = _load_hub(source, device)
     loaded.pipe.set_progress_bar_config(disable=True)
     return loaded
 
@@ -113,16 +110,9 @@ def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
     return _finish(pipe, folder.name, _weights_hash(folder), device)
 
 
-def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None, allow_pickle: bool) -> LoadedPipeline:
-    suffix = path.suffix.lower()
-    if suffix in PICKLE_SUFFIXES and not allow_pickle:
-        raise StudioError(
-            f"'{path.name}' is a pickle checkpoint, which can run code when loaded; convert it to .safetensors, "
-            "or allow pickle files explicitly if you trust its source."
-        )
-    if suffix not in SINGLE_FILE_SUFFIXES + PICKLE_SUFFIXES:
-        raise StudioError(f"'{path.name}' is not a model file (expected .safetensors).")
-    if suffix in SINGLE_FILE_SUFFIXES:
+def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None) -> LoadedPipeline:
+    """A checked (:func:`check_source`) checkpoint file: safetensors, or a pickle the user allowed."""
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         family, inpaint = families.detect_checkpoint(path)
     else:
         family, inpaint = _detect_pickle(path)
@@ -139,9 +129,14 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
 
 
 def _detect_pickle(path: Path) -> tuple[ModelFamily, bool]:
-    state = torch.load(path, map_location="meta", weights_only=False, mmap=True)
-    state = state.get("state_dict", state)
-    return families.detect_keys({k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")})
+    try:
+        state = torch.load(path, map_location="meta", weights_only=False, mmap=True)
+        state = state.get("state_dict", state)
+        shapes = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
+    except Exception as exc:  # a damaged or foreign pickle raises anything; details in the log
+        log.exception("Reading pickle checkpoint %s failed", path)
+        raise StudioError(f"'{path.name}' is not a readable checkpoint ({_short(exc)}).") from exc
+    return families.detect_keys(shapes, path.name)
 
 
 def _load_hub(repo_id: str, device: DeviceChoice) -> LoadedPipeline:
