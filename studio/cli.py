@@ -23,7 +23,7 @@ from studio.core.mask import is_empty
 from studio.core.metadata import format_parameters, read_checked_recipe
 from studio.core.outputs import save_image, write_image
 from studio.core.paths import outputs_dir
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
 from studio.core.sources import check_source
 from studio.core.text import printable
@@ -119,8 +119,8 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         mask_feather=args.feather,
     )
     template.validate()
-    if image is not None and not 0 < args.strength <= 1:
-        raise StudioError(f"Strength must be above 0 and at most 1 (got {args.strength:g}).")
+    if image is not None:
+        check_strength(args.strength, args.steps)
     _check_output(args, image)
     return template, image, mask
 

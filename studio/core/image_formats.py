@@ -55,9 +55,9 @@ def check_writable_file(path: Path, expected_bytes: int) -> None:
     the file, a file where a folder should be, a folder that refuses new files, a disk without room.
     """
     path = Path(path)
-    output_format(path)
     if path.is_dir():
         raise StudioError(f"'{path}' is a folder; give a file name inside it, such as '{path / 'image.png'}'.")
+    output_format(path)
     _check_folder(path.parent, path, expected_bytes)
 
 
@@ -70,7 +70,7 @@ def _check_folder(folder: Path, target: Path, expected_bytes: int) -> None:
     while not folder.exists() and folder != folder.parent:  # missing folders are created: the nearest one must allow it
         folder = folder.parent
     if not folder.is_dir():
-        raise StudioError(f"'{target}' cannot be written: '{folder}' is a file, not a folder.")
+        raise StudioError(f"'{target}' cannot be written: '{folder.name}' is a file, not a folder.")
     try:
         fd, probe = tempfile.mkstemp(prefix=".studio-probe-", dir=folder)
         os.close(fd)

@@ -1,5 +1,6 @@
 """An immutable generation request and its validation (one clear sentence per problem)."""
 
+import math
 import random
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -81,8 +82,7 @@ class GenerationRequest:
         if self.mask is not None and self.init_image is None:
             raise StudioError("A mask needs an image to paint on.")
         if self.init_image is not None:
-            if not 0 < self.strength <= 1:
-                raise StudioError(f"Strength must be above 0 and at most 1 (got {self.strength:g}).")
+            check_strength(self.strength, self.steps)
             if self.init_image.size != (self.width, self.height):
                 raise StudioError(
                     f"The image is {self.init_image.width}x{self.init_image.height} but the request is "
@@ -95,3 +95,14 @@ class GenerationRequest:
             )
         if self.mask_feather < 0 or self.mask_feather > 256:
             raise StudioError(f"Mask feather must be between 0 and 256 pixels (got {self.mask_feather}).")
+
+
+def check_strength(strength: float, steps: int) -> None:
+    """Raise :class:`StudioError` unless ``strength`` and ``steps`` leave a step to run from an image."""
+    if not 0 < strength <= 1:
+        raise StudioError(f"Strength must be above 0 and at most 1 (got {strength:g}).")
+    if int(steps * strength) < 1:  # diffusers runs int(steps * strength) steps from an image
+        raise StudioError(
+            f"At strength {strength:g}, {steps} step(s) leave no step to run; use at least "
+            f"{math.ceil(1 / strength)} steps or a higher strength."
+        )
