@@ -22,8 +22,12 @@ def set_within(spin: QSpinBox | QDoubleSpinBox, value: float, label: str, adjust
     allowed = min(max(value, spin.minimum()), spin.maximum())
     if allowed != value:
         shown = int(allowed) if isinstance(spin, QSpinBox) or spin.decimals() == 0 else allowed
-        adjusted.append(f"{label} {value:g} (set to {shown:g})")
+        adjusted.append(f"{label} {_shown(value)} (set to {_shown(shown)})")
     spin.setValue(int(allowed) if isinstance(spin, QSpinBox) else float(allowed))
+
+
+def _shown(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def restore_notice(skipped: tuple[str, ...], adjusted: list[str]) -> str | None:
