@@ -1,4 +1,4 @@
-"""``python -m tests.bench [engine] [gui] [--steps N] [--size S] [--rounds R]``: print benchmark figures.
+"""``python -m tests.bench [engine] [gui] [metadata] [--steps N] [--size S] [--rounds R]``: print benchmark figures.
 
 Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds.
 """
@@ -10,7 +10,7 @@ from tests.bench import engine_bench
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
-    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine", "gui"])
+    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine", "gui", "metadata"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
@@ -22,6 +22,10 @@ def main() -> None:
         from tests.bench import gui_bench
 
         print(gui_bench.report(gui_bench.run(args.steps or 2, args.size, args.rounds or 3)), flush=True)
+    if "metadata" in args.which:
+        from tests.bench import metadata_bench
+
+        print(metadata_bench.report(metadata_bench.run()), flush=True)
 
 
 main()
