@@ -20,7 +20,7 @@ def test_any_source_shape_is_fitted_within_the_request_limits(size):
 
 
 def test_a_fitted_strip_keeps_its_aspect_until_the_short_side_reaches_64():
-    assert region.plan((9000, 300), None, 512).size == (2808, 96)  # about 512x512 pixels, 30:1 kept to the multiple of 8
+    assert region.plan((9000, 300), None, 512).size == (2808, 96)  # about 512x512 pixels, 30:1 to multiples of 8
     assert region.plan((16000, 50), None, 512).size == (4096, 64)  # 320:1 cannot be: the short side stays 64
 
 

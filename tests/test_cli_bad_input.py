@@ -77,9 +77,9 @@ def _cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["no step left", "width 0", "height 0", "prompt not UTF-8", "all-black mask", "missing model",
-                                  "pickle", "out is a folder", "out is .", "out under a file", "unknown extension",
-                                  "read-only folder"])
+@pytest.mark.parametrize("case", ["no step left", "width 0", "height 0", "prompt not UTF-8", "all-black mask",
+                                  "missing model", "pickle", "out is a folder", "out is .", "out under a file",
+                                  "unknown extension", "read-only folder"])
 def test_bad_arguments_are_refused_before_torch_is_imported(case, tmp_path):
     extra, expected = _cases(tmp_path)[case]
     model = tmp_path / "model"

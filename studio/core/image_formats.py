@@ -6,6 +6,7 @@ of its images look there, so that is what these files carry. The JSON recipe exi
 """
 
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -22,6 +23,8 @@ QUALITY = 95  # JPEG and WebP
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 _JPEG_EXIF_LIMIT = 65_000  # an APP1 segment holds at most 64 KiB
+
+log = logging.getLogger(__name__)
 
 
 def output_format(path: Path) -> str:
@@ -44,6 +47,9 @@ def encode(image: Image.Image, recipe: Recipe, fmt: str = "PNG") -> bytes:
     comment = exif_user_comment(format_parameters(recipe))
     if fmt == "WEBP" or len(comment) <= _JPEG_EXIF_LIMIT:
         exif.get_ifd(_EXIF_IFD)[_USER_COMMENT] = comment
+    else:  # the image matters more than its recipe: write it without
+        log.warning("The recipe (%d bytes) does not fit in a JPEG's EXIF block; the JPEG is written without it",
+                    len(comment))
     image.convert("RGB").save(buffer, format=fmt, quality=QUALITY, exif=exif)
     return buffer.getvalue()
 

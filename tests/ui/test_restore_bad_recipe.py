@@ -61,4 +61,5 @@ def test_an_all_black_mask_is_said_when_loaded(window, qtbot, tmp_path):  # noqa
     window.menus.ask_load_mask = lambda: str(bad_inputs.all_black_mask(tmp_path / "black.png", (96, 64)))
     window.menus.load_mask_action.trigger()
     assert window.canvas.mask() is None
-    assert window.message_bar.text() == "black.png is all black: it marks nothing to repaint, so this is not inpainting."
+    expected = "black.png is all black: it marks nothing to repaint, so this is not inpainting."
+    assert window.message_bar.text() == expected
