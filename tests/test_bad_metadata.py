@@ -135,3 +135,28 @@ def test_recipe_json_chunk_written_by_us_is_unaffected(tmp_path):
     path = png_with_text(tmp_path / "ok.png", {"latent-studio": bad_inputs.recipe_json()})
     assert read_checked_recipe(path).skipped == ()
     assert json.loads(Image.open(path).info["latent-studio"])["steps"] == 25
+
+
+def test_nested_records_and_lists_are_checked_by_their_declared_types():
+    from dataclasses import dataclass
+
+    from studio.core import recipe as recipes
+
+    @dataclass(frozen=True)
+    class Pass:
+        scale: float
+        upscaler: str = "latent"
+
+        def __post_init__(self):
+            if self.scale < 1:
+                raise ValueError("scale below 1")
+
+    hints = {"first": Pass | None, "passes": tuple[Pass, ...]}
+    check = recipes._checked
+    assert check("first", hints["first"], {"scale": 2, "upscaler": "lanczos"}) == Pass(2.0, "lanczos")
+    assert check("first", hints["first"], None) is None
+    for bad in ({"scale": "x"}, {"upscaler": "lanczos"}, {"scale": 0.5}, [2], {"scale": 2, "upscaler": 7}):
+        assert check("first", hints["first"], bad) is recipes._UNUSABLE
+    assert check("passes", hints["passes"], [{"scale": 2}, {"scale": 3}]) == (Pass(2.0), Pass(3.0))
+    assert check("passes", hints["passes"], [{"scale": 2}, {"scale": "x"}]) is recipes._UNUSABLE
+    assert check("passes", hints["passes"], [{"scale": 2}] * (recipes.MAX_ITEMS + 1)) is recipes._UNUSABLE

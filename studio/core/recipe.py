@@ -5,19 +5,23 @@ A recipe read from a file is untrusted (any program, or a person with a hex edit
 declared type and a usable value, or it is left out, given its default, and named in ``skipped``.
 """
 
+import dataclasses
 import math
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields
+from enum import Enum
 from typing import Any
 
+from studio.core.errors import StudioError
 from studio.core.text import is_valid_text
 
 MAX_PROMPT_CHARS = 65_536  # prompts and negative prompts
 MAX_TEXT_CHARS = 1_024  # every other text field (names, hashes, labels)
 MAX_INT = 2**64  # seeds are up to 64 bits in some tools
 MAX_FLOAT = 1e6
+MAX_ITEMS = 256  # entries of a list field (LoRAs, control layers...)
 _PROMPTS = {"prompt", "negative_prompt"}
 
 
@@ -95,11 +99,23 @@ _UNUSABLE = object()
 
 
 def _checked(name: str, kind: Any, value: Any) -> Any:
-    """``value`` if it is a usable ``kind`` (``int``, ``float``, ``str`` or one of them ``| None``)."""
+    """``value`` if it is a usable ``kind``: ``int``, ``float``, ``str``, ``bool``, an Enum, a frozen record (a
+    dataclass, checked field by field: all usable or none), ``tuple[X, ...]``, or one of them ``| None``."""
     if isinstance(kind, types.UnionType):
         if value is None:
             return None
         (kind,) = (k for k in typing.get_args(kind) if k is not type(None))
+    if dataclasses.is_dataclass(kind):
+        return _checked_record(kind, value)
+    if typing.get_origin(kind) in (tuple, list):
+        return _checked_items(name, kind, value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(value)
+        except (ValueError, TypeError):
+            return _UNUSABLE
+    if kind is bool:
+        return value if isinstance(value, bool) else _UNUSABLE
     if kind is str:
         limit = MAX_PROMPT_CHARS if name in _PROMPTS else MAX_TEXT_CHARS
         return value if isinstance(value, str) and len(value) <= limit and is_valid_text(value) else _UNUSABLE
@@ -112,3 +128,31 @@ def _checked(name: str, kind: Any, value: Any) -> Any:
         return float(value) if ok else _UNUSABLE
     return _UNUSABLE
 
+
+
+def _checked_record(kind: type, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return _UNUSABLE
+    hints = typing.get_type_hints(kind)
+    values = {}
+    for f in fields(kind):
+        if f.name not in value:
+            if f.default is MISSING and f.default_factory is MISSING:
+                return _UNUSABLE
+            continue
+        checked = _checked(f.name, hints[f.name], value[f.name])
+        if checked is _UNUSABLE:
+            return _UNUSABLE
+        values[f.name] = checked
+    try:
+        return kind(**values)
+    except (TypeError, ValueError, StudioError):  # the record's own validation refused the combination
+        return _UNUSABLE
+
+
+def _checked_items(name: str, kind: Any, value: Any) -> Any:
+    args = typing.get_args(kind)
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_ITEMS or len(args) != 2 or args[1] is not Ellipsis:
+        return _UNUSABLE
+    items = [_checked(name, args[0], item) for item in value]
+    return _UNUSABLE if any(item is _UNUSABLE for item in items) else typing.get_origin(kind)(items)
