@@ -63,3 +63,23 @@ def test_an_all_black_mask_is_said_when_loaded(window, qtbot, tmp_path):  # noqa
     assert window.canvas.mask() is None
     expected = "black.png is all black: it marks nothing to repaint, so this is not inpainting."
     assert window.message_bar.text() == expected
+
+
+def test_metadata_is_read_off_the_gui_and_saving_threads(window, qtbot, tmp_path, monkeypatch):  # noqa: F811
+    import threading
+
+    from studio.core import metadata
+    from studio.session import session as session_module
+
+    threads = []
+
+    def read_and_note(path):  # the real reader, noting the thread it runs in
+        threads.append(threading.current_thread())
+        return metadata.read_checked_recipe(path)
+
+    monkeypatch.setattr(session_module, "read_checked_recipe", read_and_note)
+    path = bad_inputs.png_with_text(tmp_path / "ok.png", {"latent-studio": bad_inputs.recipe_json()})
+    _restore(qtbot, window, path)
+    assert window.prompts.prompt() == bad_inputs.GOOD.prompt
+    (thread,) = threads
+    assert thread is not threading.main_thread() and not thread.name.startswith("save")
