@@ -1,4 +1,9 @@
-"""The headless command line: ``studio generate`` and ``studio info``, on the same engine as the window."""
+"""The headless command line: ``studio generate`` and ``studio info``, on the same engine as the window.
+
+Each command is a parser builder (``_add_<name>``) and a function in ``_COMMANDS``. ``generate`` checks
+everything that needs no model (arguments, input files, that ``--out`` can be written) before it imports torch,
+so a mistake costs a fraction of a second instead of the engine's start.
+"""
 
 import argparse
 import logging
@@ -10,14 +15,19 @@ from PIL import Image
 
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
+from studio.core.image_formats import check_writable_file, check_writable_folder
 from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
-from studio.core.metadata import format_parameters, read_recipe
-from studio.core.outputs import save_image, write_png
+from studio.core.mask import is_empty
+from studio.core.metadata import format_parameters, read_checked_recipe
+from studio.core.outputs import save_image, write_image
+from studio.core.paths import outputs_dir
 from studio.core.prompt_syntax import prompt_notices
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
+from studio.core.sources import check_source
+from studio.core.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +37,12 @@ COMMANDS = ("generate", "info", "setup")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="Latent Studio command line.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_generate(sub)
+    _add_info(sub)
+    return parser
 
+
+def _add_generate(sub) -> None:
     gen = sub.add_parser("generate", help="generate images and save them with their recipe")
     gen.add_argument("--model", required=True, help="diffusers folder, .safetensors checkpoint or hub id")
     gen.add_argument("--prompt", required=True)
@@ -52,11 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
-    gen.add_argument("--out", type=Path, default=None, help="output PNG (default: the outputs folder)")
+    gen.add_argument("--out", type=Path, default=None,
+                     help="output file, .png, .jpg or .webp (default: a PNG in the outputs folder)")
 
+
+def _add_info(sub) -> None:
     info = sub.add_parser("info", help="print the recipe stored in an image")
     info.add_argument("image", type=Path)
-    return parser
 
 
 def main(argv: list[str]) -> int:
@@ -69,7 +86,8 @@ def main(argv: list[str]) -> int:
     try:
         return _COMMANDS[args.command](args)
     except StudioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.info("studio %s refused: %s", args.command, exc)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except GenerationCancelled:
         print("cancelled: nothing was written", file=sys.stderr)
@@ -84,19 +102,25 @@ def main(argv: list[str]) -> int:
 
 
 def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image | None]:
-    """Everything checkable without the model is checked here, before the (slow) model load."""
+    """Everything checkable without the model is checked here, before torch is imported."""
+    check_source(str(args.model), allow_pickle=args.allow_pickle)
     if args.mask is not None and args.image is None:
         raise StudioError("--mask needs --image: a mask paints over an image.")
     image = load_image(args.image) if args.image else None
     mask = load_mask(args.mask, size=image.size) if args.mask else None
+    if mask is not None and is_empty(mask):
+        raise StudioError(
+            f"The mask '{args.mask.name}' is all black, so nothing would be repainted (white marks what to "
+            "repaint); leave out --mask for image-to-image."
+        )
     template = GenerationRequest(
         prompt=args.prompt,
         negative_prompt=args.negative,
         seed=args.seed,
         steps=args.steps,
         cfg_scale=args.cfg,
-        width=args.width or 512,
-        height=args.height or 512,
+        width=512 if args.width is None else args.width,
+        height=512 if args.height is None else args.height,
         scheduler=args.scheduler,
         batch_size=args.batch,
         strength=args.strength,
@@ -105,10 +129,21 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
     )
     template.validate()
     for notice in prompt_notices(args.prompt, args.negative):
-        print(f"note: {notice}", file=sys.stderr)
-    if image is not None and not 0 < args.strength <= 1:
-        raise StudioError(f"Strength must be above 0 and at most 1 (got {args.strength:g}).")
+        print(f"note: {printable(notice)}", file=sys.stderr)
+    if image is not None:
+        check_strength(args.strength, args.steps)
+    _check_output(args, image)
     return template, image, mask
+
+
+def _check_output(args, image: Image.Image | None) -> None:
+    """That the images can be written where they will go, with room for them (uncompressed, the most they take)."""
+    width, height = image.size if image is not None else (args.width or 1024, args.height or 1024)
+    expected = width * height * 3 * args.batch
+    if args.out is None:
+        check_writable_folder(outputs_dir(), expected)
+    else:
+        check_writable_file(args.out, expected)
 
 
 class _ProgressBar:
@@ -125,33 +160,40 @@ class _ProgressBar:
 
 
 def _generate(args) -> int:
-    from studio.engine.engine import Engine  # torch loads only for commands that need it
-
     template, image, mask = _template(args)
+    from studio.engine.engine import Engine  # torch loads only once the arguments are known to be good
+
     engine = Engine(args.device, offload=args.offload, previews="linear")
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     native = info.family.native_size
-    size = (args.width or native, args.height or native) if args.width or args.height else None
+    given = args.width is not None or args.height is not None
+    size = (args.width or native, args.height or native) if given else None
     if image is None and size is None:
         template = replace(template, width=native, height=native)
     job = image_job(template, image, mask, native=native, only_masked=args.only_masked, padding=args.padding,
                     size=size)
     result = engine.generate(job.request, on_step=_ProgressBar())
     for index, (image, recipe) in enumerate(zip(job.place(result.images), result.recipes)):
-        if args.out is None:
-            path = save_image(image, recipe)
-        else:
-            out = args.out if len(result.images) == 1 else args.out.with_stem(f"{args.out.stem}-{index + 1}")
-            path = write_png(out, image, recipe)
+        try:
+            if args.out is None:
+                path = save_image(image, recipe)
+            else:
+                out = args.out if len(result.images) == 1 else args.out.with_stem(f"{args.out.stem}-{index + 1}")
+                path = write_image(out, image, recipe)
+        except OSError as exc:  # the disk filled up or went away during the run
+            log.exception("Writing the result failed")
+            raise StudioError(f"The image could not be written ({exc.strerror or type(exc).__name__}).") from exc
         print(path)
     return 0
 
 
 def _info(args) -> int:
-    recipe = read_recipe(args.image)
-    if recipe is None:
+    checked = read_checked_recipe(args.image)
+    if checked is None:
         raise StudioError(f"'{args.image.name}' carries no generation recipe.")
-    print(format_parameters(recipe))
+    print(printable(format_parameters(checked.recipe)))
+    if checked.skipped:
+        print(f"note: unusable values left out: {', '.join(checked.skipped)}", file=sys.stderr)
     return 0
 
 

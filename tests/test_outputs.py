@@ -13,7 +13,7 @@ from PIL import Image
 from studio.core import paths
 from studio.core.atomic import atomic_write, atomic_write_bytes
 from studio.core.metadata import read_recipe
-from studio.core.outputs import save_image, write_png
+from studio.core.outputs import save_image, write_image
 from studio.core.recipe import Recipe
 
 RECIPE = Recipe(
@@ -131,11 +131,11 @@ def test_failing_write_keeps_the_old_file_intact(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
 
 
-def test_write_png_to_a_chosen_path_replaces_it_atomically(tmp_path):
+def test_write_image_to_a_chosen_path_replaces_it_atomically(tmp_path):
     target = tmp_path / "sub" / "cover.png"
-    assert write_png(target, _image("red"), RECIPE) == target
+    assert write_image(target, _image("red"), RECIPE) == target
     second = Recipe(**{**RECIPE.to_dict(), "seed": 9})
-    write_png(str(target), _image("blue"), second)
+    write_image(str(target), _image("blue"), second)
     assert read_recipe(target) == second
     with Image.open(target) as im:
         assert im.getpixel((0, 0)) == (0, 0, 255)

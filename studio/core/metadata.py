@@ -8,10 +8,17 @@ The ``parameters`` format, as A1111 writes it (``processing.create_infotext``) a
     Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: ..., Model: ..., Version: ...
 
 A value containing a comma, colon or newline is written as a JSON string.
+
+Text read from a file is untrusted: a chunk over :data:`MAX_CHUNK_CHARS` is not read (the reason is logged), the
+``parameters`` text is parsed in one pass (A1111's own regex takes quadratic time on a long line without
+colons), at most :data:`MAX_FIELDS` fields are kept, and every value goes through
+:func:`studio.core.recipe.check_recipe`.
 """
 
 import json
+import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +26,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from studio.core.image_io import open_image
-from studio.core.recipe import Recipe
+from studio.core.recipe import CheckedRecipe, Recipe, check_recipe, required_fields
 from studio.core.request import MAX_CLIP_SKIP, GenerationRequest
 from studio.core.samplers import scheduler_from_label
 
@@ -28,9 +35,23 @@ RECIPE_KEY = "latent-studio"
 SCHEMA = 1
 APP_TAG = "latent-studio"
 NEGATIVE = "Negative prompt:"
+MAX_CHUNK_CHARS = 262_144  # per text chunk; real ones are a few kB (a 1 MB chunk is refused, not parsed)
+MAX_FIELDS = 256  # ``Key: value`` pairs kept from the last line
 
-# A1111's own pattern for one ``Key: value`` pair of the last line.
-_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+log = logging.getLogger(__name__)
+
+# The pieces of A1111's pattern for one ``Key: value`` pair of the last line,
+# r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)', each matched once per position (see _pairs).
+_SPACE = re.compile(r"\s*")
+_KEY = re.compile(r"[\w \-/]*")
+_WORD = re.compile(r"\w")
+_QUOTED = re.compile(r'"(?:\\.|[^\\"])+"')
+_UNQUOTED = re.compile(r"[^,]*")
+# EXIF UserComment (JPEG, WebP): an 8-byte character-code prefix, then the text (Exif 2.3, table 9).
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+_UNICODE_PREFIX = b"UNICODE\0"
+_ASCII_PREFIX = b"ASCII\0\0\0"
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _DEFAULTS = GenerationRequest(prompt="")
 
@@ -79,7 +100,7 @@ def parse_parameters(text: str) -> dict[str, str]:
     JSON quoting removed (``Size`` stays ``"512x768"``).
     """
     lines = text.strip().replace("\r\n", "\n").split("\n")
-    pairs = _PARAM.findall(lines[-1])
+    pairs = _pairs(lines[-1])
     if len(pairs) >= 3:
         lines.pop()
     else:
@@ -99,6 +120,36 @@ def parse_parameters(text: str) -> dict[str, str]:
     return fields
 
 
+def _pairs(line: str) -> list[tuple[str, str]]:
+    """What ``_PARAM.findall(line)`` gives with A1111's pattern, in time linear in ``len(line)``.
+
+    The pattern fails at every start inside a run of key characters that is not followed by a colon, so the
+    scan jumps past the run instead of retrying at each of its characters; each piece is matched once.
+    """
+    pairs: list[tuple[str, str]] = []
+    pos, end = 0, len(line)
+    while pos < end and len(pairs) < MAX_FIELDS:
+        start = _SPACE.match(line, pos).end()
+        if start == end:
+            break
+        if not _WORD.match(line, start):
+            pos = start + 1
+            continue
+        key_end = _KEY.match(line, start).end()
+        if key_end - start < 2 or key_end == end or line[key_end] != ":":
+            pos = key_end
+            continue
+        value_start = _SPACE.match(line, key_end + 1).end()
+        quoted = _QUOTED.match(line, value_start)
+        if quoted and (quoted.end() == end or line[quoted.end()] == ","):
+            value_end = quoted.end()
+        else:
+            value_end = _UNQUOTED.match(line, value_start).end()
+        pairs.append((line[start:key_end], line[value_start:value_end]))
+        pos = value_end + 1
+    return pairs
+
+
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         try:
@@ -108,21 +159,23 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _int(value: str | None, default: int) -> int:
-    """Exact for integers (seeds beyond float precision), tolerant of ``20.0``."""
+def _int(value: str) -> int | str:
+    """Exact for integers (seeds beyond float precision), tolerant of ``20.0``; the text itself if neither."""
+    if len(value) > 40:  # int() of a long digit string is slow, and no recipe number is that long
+        return value
     for parse in (int, lambda text: int(float(text))):
         try:
             return parse(value)
         except (TypeError, ValueError, OverflowError):
             pass
-    return default
+    return value
 
 
-def _float(value: str | None, default: float) -> float:
+def _float(value: str) -> float | str:
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
+        return float(value) if len(value) <= 40 else value
+    except ValueError:
+        return value
 
 
 def _sampler(fields: dict[str, str]) -> str:
@@ -135,15 +188,18 @@ def _sampler(fields: dict[str, str]) -> str:
 
 
 def recipe_from_parameters(text: str) -> Recipe:
-    """A recipe from any A1111-style ``parameters`` text; unknown fields are ignored, missing ones defaulted.
+    """A recipe from any A1111-style ``parameters`` text; unknown fields are ignored, missing ones defaulted."""
+    return check_parameters(text).recipe
+
+
+def check_parameters(text: str) -> CheckedRecipe:
+    """Like :func:`recipe_from_parameters`, naming the fields whose values were unusable (defaults instead).
 
     A missing seed becomes -1 (A1111's "random"); a missing sampler stays empty (the model's own).
     The mode is inferred as A1111 writes it: ``Mask blur`` means inpainting, ``Denoising strength`` without any
     ``Hires ...`` field (where it belongs to the hires pass) means image-to-image.
     """
     fields = parse_parameters(text)
-    size = _SIZE.match(fields.get("Size", "").strip())
-    width, height = (int(size[1]), int(size[2])) if size else (_DEFAULTS.width, _DEFAULTS.height)
     hires = any(key.startswith("Hires ") for key in fields)
     if "Mask blur" in fields:
         mode = "inpaint"
@@ -153,26 +209,36 @@ def recipe_from_parameters(text: str) -> Recipe:
         mode = "txt2img"
     sampler = _sampler(fields)
     version = fields.get("Version", "")
-    return Recipe(
-        prompt=fields["Prompt"],
-        negative_prompt=fields["Negative prompt"],
-        seed=_int(fields.get("Seed"), -1),
-        steps=_int(fields.get("Steps"), _DEFAULTS.steps),
-        cfg_scale=_float(fields.get("CFG scale"), _DEFAULTS.cfg_scale),
-        width=width,
-        height=height,
-        sampler=sampler,
-        model=fields.get("Model", ""),
-        model_hash=fields.get("Model hash", ""),
-        mode=mode,
-        strength=None if mode == "txt2img" else _float(fields.get("Denoising strength"), _DEFAULTS.strength),
-        mask_feather=_int(fields["Mask blur"], _DEFAULTS.mask_feather) if mode == "inpaint" else None,
-        scheduler=scheduler_from_label(sampler) or "",
-        batch_size=max(1, _int(fields.get("Batch size"), 1)),
-        batch_index=max(0, _int(fields.get("Batch pos"), 0)),
-        clip_skip=min(MAX_CLIP_SKIP, max(1, _int(fields.get("Clip skip"), 1))),
-        app_version=version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
-    )
+    data: dict[str, object] = {
+        "prompt": fields["Prompt"],
+        "negative_prompt": fields["Negative prompt"],
+        "sampler": sampler,
+        "model": fields.get("Model", ""),
+        "model_hash": fields.get("Model hash", ""),
+        "mode": mode,
+        "scheduler": scheduler_from_label(sampler) or "",
+        "app_version": version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
+    }
+    numbers = {"seed": ("Seed", _int), "steps": ("Steps", _int), "cfg_scale": ("CFG scale", _float),
+               "batch_size": ("Batch size", _int), "batch_index": ("Batch pos", _int), "clip_skip": ("Clip skip", _int)}
+    if mode != "txt2img":
+        numbers["strength"] = ("Denoising strength", _float)
+    if mode == "inpaint":
+        numbers["mask_feather"] = ("Mask blur", _int)
+    for name, (key, parse) in numbers.items():
+        if key in fields:
+            data[name] = parse(fields[key])
+    if "Size" in fields:
+        size = _SIZE.match(fields["Size"].strip())
+        data["width"], data["height"] = (int(size[1]), int(size[2])) if size else (fields["Size"],) * 2
+    fallback = {"strength": _DEFAULTS.strength} if mode != "txt2img" else {}
+    if mode == "inpaint":
+        fallback["mask_feather"] = _DEFAULTS.mask_feather
+    checked = check_recipe(data, fallback)
+    recipe = checked.recipe
+    recipe = replace(recipe, batch_size=max(1, recipe.batch_size), batch_index=max(0, recipe.batch_index),
+                     clip_skip=min(MAX_CLIP_SKIP, max(1, recipe.clip_skip)))
+    return CheckedRecipe(recipe, checked.skipped)
 
 
 def png_info(recipe: Recipe) -> PngInfo:
@@ -183,16 +249,65 @@ def png_info(recipe: Recipe) -> PngInfo:
     return info
 
 
-def _recipe_from_json(text: str) -> Recipe | None:
+def exif_user_comment(text: str) -> bytes:
+    """``text`` as an EXIF UserComment value, the way A1111 stores ``parameters`` in JPEG and WebP files."""
+    return _UNICODE_PREFIX + text.encode("utf-16-be")
+
+
+def _user_comment(im: Image.Image) -> str | None:
+    """The text of an image's EXIF UserComment (A1111's ``parameters`` in JPEG and WebP), or None."""
     try:
-        data = json.loads(text)
-        return Recipe.from_dict(data) if isinstance(data, dict) and "schema" in data else None
-    except (ValueError, TypeError):
+        data = im.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+    except Exception:  # noqa: BLE001 - damaged EXIF is only "no recipe"; Pillow raises many kinds
+        log.info("Unreadable EXIF data", exc_info=True)
         return None
+    if not isinstance(data, bytes) or len(data) > 4 * MAX_CHUNK_CHARS:
+        return None
+    if data.startswith(_UNICODE_PREFIX):
+        return data[8:].decode("utf-16-be", errors="replace")
+    if data.startswith(_ASCII_PREFIX):
+        return data[8:].decode("ascii", errors="replace")
+    return None
+
+
+def _long_int(text: str) -> int | str:
+    """JSON integers: a digit string too long to be a recipe number stays text (and is skipped as such)."""
+    return int(text) if len(text) <= 40 else text
+
+
+def _checked_json(text: str) -> CheckedRecipe | None:
+    """Our JSON chunk, or None when it is not one (not JSON, not an object, no schema, required fields missing)."""
+    try:
+        data = json.loads(text, parse_int=_long_int)
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        log.info("The recipe chunk is not valid JSON (%s)", type(exc).__name__)
+        return None
+    if not isinstance(data, dict) or "schema" not in data or not required_fields() <= data.keys():
+        return None
+    return check_recipe(data)
+
+
+def _chunk(info: dict, key: str) -> str | None:
+    """The text chunk ``key``, or None when absent or over :data:`MAX_CHUNK_CHARS` (refused, and logged)."""
+    text = info.get(key)
+    if not isinstance(text, str):
+        return None
+    if len(text) > MAX_CHUNK_CHARS:
+        log.warning("The '%s' metadata is %d characters long, more than the %d read: ignored",
+                    key, len(text), MAX_CHUNK_CHARS)
+        return None
+    return text
 
 
 def read_recipe(source: str | Path | Image.Image) -> Recipe | None:
-    """The recipe stored in an image: our JSON chunk, else its ``parameters`` text, else None.
+    """The recipe stored in an image (see :func:`read_checked_recipe`), or None."""
+    checked = read_checked_recipe(source)
+    return None if checked is None else checked.recipe
+
+
+def read_checked_recipe(source: str | Path | Image.Image) -> CheckedRecipe | None:
+    """The recipe stored in an image: our JSON chunk, else its ``parameters`` text, else None; with the fields
+    whose stored values were unusable.
 
     A path that is not a readable image raises :class:`StudioError`.
     """
@@ -203,11 +318,13 @@ def read_recipe(source: str | Path | Image.Image) -> Recipe | None:
             info = dict(im.info)
             if RECIPE_KEY not in info and PARAMETERS_KEY not in info and im.format == "PNG":
                 info.update(im.text)  # text chunks after the pixel data, read only when needed
-    ours = info.get(RECIPE_KEY)
-    recipe = _recipe_from_json(ours) if isinstance(ours, str) else None
-    if recipe is not None:
-        return recipe
-    parameters = info.get(PARAMETERS_KEY)
-    if isinstance(parameters, str) and parameters.strip():
-        return recipe_from_parameters(parameters)
+            if im.format in ("JPEG", "WEBP") and (comment := _user_comment(im)) is not None:
+                info.setdefault(PARAMETERS_KEY, comment)
+    ours = _chunk(info, RECIPE_KEY)
+    checked = _checked_json(ours) if ours is not None else None
+    if checked is not None:
+        return checked
+    parameters = _chunk(info, PARAMETERS_KEY)
+    if parameters is not None and parameters.strip():
+        return check_parameters(parameters)
     return None

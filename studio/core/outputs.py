@@ -4,7 +4,6 @@ An output never replaces another file, even one another process (a second window
 is saving at the same moment: each name is claimed atomically, and a taken name moves on to the next number.
 """
 
-import io
 import re
 import threading
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from studio.core.atomic import NameTaken, atomic_create_bytes, atomic_write_bytes, clean_stale_temps
-from studio.core.metadata import png_info
+from studio.core.image_formats import encode, output_format
 from studio.core.paths import outputs_dir
 from studio.core.recipe import Recipe
 
@@ -31,15 +30,9 @@ def _next_number(folder: Path) -> int:
     return max(numbers, default=-1) + 1
 
 
-def _png_bytes(image: Image.Image, recipe: Recipe) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=png_info(recipe))
-    return buffer.getvalue()
-
-
 def save_image(image: Image.Image, recipe: Recipe, folder: str | Path | None = None) -> Path:
     """Write ``image`` as a PNG carrying ``recipe`` into ``folder`` (default: the outputs folder); return its path."""
-    data = _png_bytes(image, recipe)  # encoded outside the lock
+    data = encode(image, recipe, "PNG")  # encoded outside the lock
     folder = Path(folder) if folder is not None else outputs_dir()
     with _lock:
         if folder not in _cleaned:
@@ -53,6 +46,8 @@ def save_image(image: Image.Image, recipe: Recipe, folder: str | Path | None = N
                 number += 1
 
 
-def write_png(path: str | Path, image: Image.Image, recipe: Recipe) -> Path:
-    """Write ``image`` with ``recipe`` to exactly ``path`` (a file the user chose), atomically replacing it."""
-    return atomic_write_bytes(Path(path), _png_bytes(image, recipe))
+def write_image(path: str | Path, image: Image.Image, recipe: Recipe) -> Path:
+    """Write ``image`` with ``recipe`` to exactly ``path`` (a file the user chose), atomically replacing it, in the
+    format its extension names (PNG, JPEG or WebP)."""
+    path = Path(path)
+    return atomic_write_bytes(path, encode(image, recipe, output_format(path)))

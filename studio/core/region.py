@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from studio.core import mask as maskmath
+from studio.core.request import MAX_SIDE
+
+MIN_SIDE = 64
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom (right/bottom exclusive)
 
@@ -29,10 +32,15 @@ class Region:
 
 
 def _generation_size(width: int, height: int, native: int) -> tuple[int, int]:
-    """Multiples of 8 with the box's aspect ratio: the box's own size when it is small enough,
-    else scaled down to about ``native`` x ``native`` pixels."""
-    scale = min(1.0, math.sqrt(native * native / (width * height)))
-    return max(64, round(width * scale / 8) * 8), max(64, round(height * scale / 8) * 8)
+    """Multiples of 8 with the box's aspect ratio: the box's own size when it is small enough, else scaled down
+    to about ``native`` x ``native`` pixels, and always within the sides a request allows (a 16384x100 strip
+    becomes 4096x64). Beyond 64:1 the short side stays at 64, stretched; the result is scaled back to the box."""
+    scale = min(1.0, math.sqrt(native * native / (width * height)), MAX_SIDE / max(width, height))
+
+    def side(length: int) -> int:
+        return min(MAX_SIDE, max(MIN_SIDE, round(length * scale / 8) * 8))
+
+    return side(width), side(height)
 
 
 def _padded_box(bbox: Box, padding: int, image_size: tuple[int, int], min_side: int) -> Box:

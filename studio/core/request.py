@@ -1,5 +1,6 @@
 """An immutable generation request and its validation (one clear sentence per problem)."""
 
+import math
 import random
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -9,6 +10,7 @@ from PIL import Image
 from studio.core.errors import StudioError
 from studio.core.prompt_syntax import extra_network_refusal
 from studio.core.samplers import SCHEDULER_NAMES
+from studio.core.text import is_valid_text
 
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 4096
@@ -58,6 +60,9 @@ class GenerationRequest:
 
     def validate(self) -> None:
         """Raise :class:`StudioError` with one sentence for the first thing that cannot work."""
+        for label, text in (("prompt", self.prompt), ("negative prompt", self.negative_prompt)):
+            if not is_valid_text(text):
+                raise StudioError(f"The {label} holds bytes that are not valid UTF-8 text; type it again.")
         if self.steps < 1 or self.steps > 500:
             raise StudioError(f"Steps must be between 1 and 500 (got {self.steps}).")
         if not 0 <= self.cfg_scale <= 50:
@@ -80,8 +85,7 @@ class GenerationRequest:
         if self.mask is not None and self.init_image is None:
             raise StudioError("A mask needs an image to paint on.")
         if self.init_image is not None:
-            if not 0 < self.strength <= 1:
-                raise StudioError(f"Strength must be above 0 and at most 1 (got {self.strength:g}).")
+            check_strength(self.strength, self.steps)
             if self.init_image.size != (self.width, self.height):
                 raise StudioError(
                     f"The image is {self.init_image.width}x{self.init_image.height} but the request is "
@@ -99,3 +103,14 @@ class GenerationRequest:
         refusal = extra_network_refusal(self.prompt, self.negative_prompt)  # never drop a LoRA tag silently
         if refusal:
             raise StudioError(refusal)
+
+
+def check_strength(strength: float, steps: int) -> None:
+    """Raise :class:`StudioError` unless ``strength`` and ``steps`` leave a step to run from an image."""
+    if not 0 < strength <= 1:
+        raise StudioError(f"Strength must be above 0 and at most 1 (got {strength:g}).")
+    if int(steps * strength) < 1:  # diffusers runs int(steps * strength) steps from an image
+        raise StudioError(
+            f"At strength {strength:g}, {steps} step(s) leave no step to run; use at least "
+            f"{math.ceil(1 / strength)} steps or a higher strength."
+        )

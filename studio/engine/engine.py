@@ -22,7 +22,7 @@ from studio.core.samplers import sampler_label
 from studio.engine import memory
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
-from studio.engine.loading import LoadedPipeline, check_source, load_pipeline
+from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.prompt_encoding import PromptConditioning
 from studio.engine.schedulers import default_label, make_scheduler
@@ -57,7 +57,7 @@ class Engine:
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
         """Load ``source`` in place of the loaded model, which is kept when ``source`` fails the cheap checks."""
-        check_source(source, allow_pickle=allow_pickle)
+        check_model(source, allow_pickle=allow_pickle)
         self.unload()
         loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle)
         if self.offload:

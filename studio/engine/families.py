@@ -32,8 +32,9 @@ _INPAINT_CHANNELS = 9
 _PLAIN_CHANNELS = 4
 
 
-def detect_keys(shapes: Mapping[str, tuple[int, ...]], name: str = "The checkpoint") -> tuple[ModelFamily, bool]:
-    """``(family, inpaint_unet)`` from a checkpoint's tensor names and shapes (original LDM/SGM layout)."""
+def detect_keys(shapes: Mapping[str, tuple[int, ...]], name: str) -> tuple[ModelFamily, bool]:
+    """``(family, inpaint_unet)`` from a checkpoint's tensor names and shapes (original LDM/SGM layout);
+    ``name`` is the file's name, for the error sentences."""
     not_sd = StudioError(f"'{name}' is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint.")
     conv_in = shapes.get(UNET_CONV_IN)
     if conv_in is None or len(conv_in) != 4:

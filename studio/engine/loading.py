@@ -22,14 +22,12 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from studio.core.errors import StudioError
 from studio.core.hashing import file_hash
 from studio.core.model_info import ModelFamily
-from studio.core.sources import is_hub_id
+from studio.core.sources import SINGLE_FILE_SUFFIXES, check_source
 from studio.engine import families
 from studio.engine.devices import DeviceChoice
 
 log = logging.getLogger(__name__)
 
-SINGLE_FILE_SUFFIXES = (".safetensors",)
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 _SINGLE_FILE_CLASSES = {
     (False, False): StableDiffusionPipeline,
@@ -65,10 +63,9 @@ def load_pipeline(
         loaded = _load_folder(path, device)
     elif path.is_file():
         loaded = _load_single_file(path, device, config_dir, allow_pickle)
-    elif is_hub_id(source):
-        loaded = _load_hub(source, device)
     else:
-        raise _not_found(source)
+        check_source(source)  # raises unless it is a hub id
+        loaded = _load_hub(source, device)
     loaded.pipe.set_progress_bar_config(disable=True)
     return loaded
 
@@ -118,21 +115,16 @@ def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
     return _finish(pipe, folder.name, _weights_hash(folder), device)
 
 
-def check_source(source: str, *, allow_pickle: bool = False) -> None:
-    """What can be known about ``source`` without loading its weights (a checkpoint's header and family, a
-    folder's layout); raises :class:`StudioError` if it cannot load. Cheap, so a loaded model can be kept
-    until the new one has passed it (two large models may not fit in memory together)."""
+def check_model(source: str, *, allow_pickle: bool = False) -> None:
+    """What can be known about ``source`` without loading its weights: core's checks (kind, pickle rule), then a
+    checkpoint's header and family or a folder's layout; raises :class:`StudioError` if it cannot load. Cheap,
+    so a loaded model can be kept until the new one has passed it (two large models may not fit in memory)."""
+    check_source(source, allow_pickle=allow_pickle)
     path = Path(source).expanduser()
     if path.is_dir():
         _check_folder(path)
     elif path.is_file():
         _check_single_file(path, allow_pickle)
-    elif not is_hub_id(source):
-        raise _not_found(source)
-
-
-def _not_found(source: str) -> StudioError:
-    return StudioError(f"No model found at '{source}': give a diffusers folder, a .safetensors file or a hub id.")
 
 
 def _check_folder(folder: Path) -> None:
@@ -156,15 +148,8 @@ def _check_folder(folder: Path) -> None:
 
 def _check_single_file(path: Path, allow_pickle: bool) -> tuple[ModelFamily, bool]:
     """``(family, inpaint_unet)`` from the file's header; raises for files that are not a supported model."""
-    suffix = path.suffix.lower()
-    if suffix in PICKLE_SUFFIXES and not allow_pickle:
-        raise StudioError(
-            f"'{path.name}' is a pickle checkpoint, which can run code when loaded; convert it to .safetensors, "
-            "or allow pickle files explicitly if you trust its source."
-        )
-    if suffix not in SINGLE_FILE_SUFFIXES + PICKLE_SUFFIXES:
-        raise StudioError(f"'{path.name}' is not a model file (expected .safetensors).")
-    if suffix in SINGLE_FILE_SUFFIXES:
+    check_source(str(path), allow_pickle=allow_pickle)
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         return families.detect_checkpoint(path)
     return _detect_pickle(path)
 
@@ -189,9 +174,14 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
 
 
 def _detect_pickle(path: Path) -> tuple[ModelFamily, bool]:
-    state = torch.load(path, map_location="meta", weights_only=False, mmap=True)
-    state = state.get("state_dict", state)
-    return families.detect_keys({k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")})
+    try:
+        state = torch.load(path, map_location="meta", weights_only=False, mmap=True)
+        state = state.get("state_dict", state)
+        shapes = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
+    except Exception as exc:  # a damaged or foreign pickle raises anything; details in the log
+        log.exception("Reading pickle checkpoint %s failed", path)
+        raise StudioError(f"'{path.name}' is not a readable checkpoint ({_short(exc)}).") from exc
+    return families.detect_keys(shapes, path.name)
 
 
 def _load_hub(repo_id: str, device: DeviceChoice) -> LoadedPipeline:

@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage
 from studio.core.errors import StudioError
 from studio.core.events import Finished
 from studio.core.jobs import ImageJob
-from studio.core.metadata import read_recipe
+from studio.core.metadata import read_checked_recipe
 from studio.core.model_info import ModelFamily, ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.steps import StepPlan
@@ -53,7 +53,7 @@ class Session(QObject):
     last_seed_changed = Signal(object)
     preview_box_changed = Signal(object)
     preview = Signal(QImage)  # one per denoising step
-    recipe_found = Signal(str, object)  # an image file and the Recipe it carries
+    recipe_found = Signal(str, object)  # an image file and the CheckedRecipe it carries
     model_loaded = Signal(object)  # the ModelInfo of a model that has just loaded (not of one kept after a failure)
     model_failed = Signal(str)  # the source of a model that could not be loaded
     cancelled = Signal()
@@ -280,18 +280,19 @@ class Session(QObject):
     # -- images brought in -----------------------------------------------------------------------
     def look_for_recipe(self, path: str) -> None:
         """Read the generation recipe ``path`` may carry, off the GUI thread (a PNG whose text comes after its
-        pixels is decoded whole); ``recipe_found`` if there is one. Only the newest lookup reports."""
+        pixels is decoded whole) and off the saving thread (results never wait for a crafted file's metadata);
+        ``recipe_found`` if there is one. Only the newest lookup reports."""
         self._recipe_lookups += 1
         self._tasks.spawn(self._read_recipe(path, self._recipe_lookups))
 
     async def _read_recipe(self, path: str, lookup: int) -> None:
         try:
-            recipe = await asyncio.wrap_future(self._io.submit(read_recipe, path))
+            checked = await in_daemon_thread(read_checked_recipe, path)
         except StudioError as exc:  # the image itself was readable, so there is nothing worth telling
             log.info("No recipe read from %s: %s", path, exc)
             return
-        if recipe is not None and lookup == self._recipe_lookups:
-            self.recipe_found.emit(path, recipe)
+        if checked is not None and lookup == self._recipe_lookups:
+            self.recipe_found.emit(path, checked)
 
     # -- the end ---------------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -9,6 +9,7 @@ from studio.core.recipe import Recipe
 from studio.core.request import Mode
 from studio.core.settings import Settings
 from studio.ui.extend_button import ExtendButton
+from studio.ui.recipe_restore import set_within
 
 MODE_LABELS = {Mode.TEXT_TO_IMAGE: "Text to image", Mode.IMAGE_TO_IMAGE: "Image to image", Mode.INPAINT: "Inpaint"}
 
@@ -119,11 +120,14 @@ class ImagePanel(QWidget):
         if isinstance(state.get("only_masked"), bool):
             self.only_masked_check.setChecked(state["only_masked"])
 
-    def apply_recipe(self, recipe: Recipe) -> None:
+    def apply_recipe(self, recipe: Recipe) -> list[str]:
+        """Take a recipe's strength and feather; return what had to be changed to fit the controls."""
+        adjusted: list[str] = []
         if recipe.strength is not None:
-            self.strength_spin.setValue(recipe.strength)
+            set_within(self.strength_spin, recipe.strength, "Strength", adjusted)
         if recipe.mask_feather is not None:
-            self.feather_spin.setValue(recipe.mask_feather)
+            set_within(self.feather_spin, recipe.mask_feather, "Mask feather", adjusted)
+        return adjusted
 
     # -- internals -----------------------------------------------------------------------------
     def _choice(self) -> Mode | None:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from studio.core import region as regions
 from studio.core.errors import StudioError
 from studio.core.model_info import ModelFamily
-from studio.core.recipe import Recipe
+from studio.core.recipe import CheckedRecipe, Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
 from studio.core.workspace import Workspace
@@ -39,6 +39,7 @@ from studio.ui.model_picker import ModelPicker
 from studio.ui.params_panel import ParamsPanel
 from studio.ui.progress_bar import GenerationProgressBar
 from studio.ui.prompt_panel import PromptPanel
+from studio.ui.recipe_restore import restore_notice
 from studio.ui.result_bar import ResultBar
 from studio.ui.results_strip import ResultsStrip
 from studio.ui.status_bar import StatusBar
@@ -220,12 +221,16 @@ class MainWindow(QMainWindow):
         except StudioError as exc:
             self.show_error(str(exc))
 
-    def apply_recipe(self, recipe: Recipe) -> None:
-        """Take the prompt and settings an image was made with (not its model)."""
+    def apply_recipe(self, recipe: Recipe, skipped: tuple[str, ...] = ()) -> None:
+        """Take the prompt and settings an image was made with (not its model); ``skipped`` names the stored
+        values that were unusable. What was left out or changed to fit the controls is said in the message bar."""
         self.prompts.apply_recipe(recipe)
-        self.params.apply_recipe(recipe)
-        self.image_panel.apply_recipe(recipe)
-        self.status.showMessage("Restored the prompt and settings.", 5000)
+        adjusted = self.params.apply_recipe(recipe) + self.image_panel.apply_recipe(recipe)
+        notice = restore_notice(skipped, adjusted)
+        if notice is None:
+            self.status.showMessage("Restored the prompt and settings.", 5000)
+        else:
+            self.message_bar.show_message(notice, "info")
 
     # -- session -> widgets --------------------------------------------------------------------
     def _update_controls(self) -> None:
@@ -317,11 +322,11 @@ class MainWindow(QMainWindow):
         if path:
             self.session.look_for_recipe(path)
 
-    def _offer_recipe(self, path: str, recipe: Recipe) -> None:
+    def _offer_recipe(self, path: str, checked: CheckedRecipe) -> None:
         self.message_bar.show_message(
             f"{Path(path).name} carries the prompt and settings it was made with.",
             "info",
-            ("Restore prompt and settings", lambda: self.apply_recipe(recipe)),
+            ("Restore prompt and settings", lambda: self.apply_recipe(checked.recipe, checked.skipped)),
         )
 
     # -- settings and closing ------------------------------------------------------------------

@@ -130,7 +130,12 @@ class Menus:
     def load_mask(self) -> None:
         path = self.ask_load_mask()
         if path:
-            self._try(lambda: self._canvas.load_mask(path))
+            self._try(lambda: self._load_mask(path))
+
+    def _load_mask(self, path: str) -> None:
+        self._canvas.load_mask(path)
+        if self._canvas.mask() is None:  # said, because the mode then stays image-to-image
+            self._show_error(f"{Path(path).name} is all black: it marks nothing to repaint, so this is not inpainting.")
 
     # -- asking the user and the desktop (replaced in tests) --------------------------------------
     def ask_save_image(self, name: str) -> str | None:

@@ -16,7 +16,7 @@ class MessageBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageBar")
-        self.text_label = QLabel(objectName="messageText", wordWrap=True)
+        self.text_label = QLabel(objectName="messageText", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text_label.setStyleSheet("color: #f0f0f0;")
         self.action_button = QPushButton(objectName="messageActionButton")

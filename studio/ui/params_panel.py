@@ -19,6 +19,7 @@ from studio.core.recipe import Recipe
 from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
 from studio.core.samplers import SAMPLER_LABELS, scheduler_from_label
 from studio.core.settings import Settings
+from studio.ui.recipe_restore import set_within
 from studio.ui.sizes import foreign_preset, native_sizes, size_label
 
 MAX_STEPS = 500
@@ -153,17 +154,26 @@ class ParamsPanel(QWidget):
         self.width_spin.setValue(width)
         self.height_spin.setValue(height)
 
-    def apply_recipe(self, recipe: Recipe) -> None:
-        """Take a recipe's seed, steps, CFG and sampler, and its size when it made an image from text."""
+    def apply_recipe(self, recipe: Recipe) -> list[str]:
+        """Take a recipe's seed, steps, CFG and sampler, and its size when it made an image from text; return
+        what had to be changed to fit the controls (see :func:`set_within`)."""
+        adjusted: list[str] = []
         if 0 <= recipe.seed <= MAX_SEED:
             self.random_seed_check.setChecked(False)
             self.seed_spin.setValue(recipe.seed)
-        self.steps_spin.setValue(recipe.steps)
-        self.cfg_spin.setValue(recipe.cfg_scale)
+        elif recipe.seed != -1:
+            adjusted.append(f"Seed {recipe.seed} (beyond {MAX_SEED}: a random seed is used)")
+        set_within(self.steps_spin, recipe.steps, "Steps", adjusted)
+        set_within(self.cfg_spin, recipe.cfg_scale, "CFG scale", adjusted)
         scheduler = recipe.scheduler or scheduler_from_label(recipe.sampler) or ""
-        self.scheduler_combo.setCurrentIndex(max(self.scheduler_combo.findData(scheduler), 0))
+        index = self.scheduler_combo.findData(scheduler)
+        if index < 0:
+            adjusted.append(f"Sampler '{scheduler}' (not available: the model's own is used)")
+        self.scheduler_combo.setCurrentIndex(max(index, 0))
         if recipe.mode == "txt2img":
-            self.set_size(round(recipe.width / 8) * 8, round(recipe.height / 8) * 8)
+            set_within(self.width_spin, round(recipe.width / 8) * 8, "Width", adjusted)
+            set_within(self.height_spin, round(recipe.height / 8) * 8, "Height", adjusted)
+        return adjusted
 
     def follow_image(self, on: bool, size: tuple[int, int] | None = None) -> None:
         """With an image to work from, the generation size follows it: the size controls are off and show

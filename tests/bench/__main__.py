@@ -1,4 +1,4 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [--steps N] [--size S] [--rounds R]``: print benchmark figures.
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [--steps N] [--size S] [--rounds R]``: print figures.
 
 Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds.
 """
@@ -10,7 +10,7 @@ from tests.bench import engine_bench
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
-    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine", "gui", "prompt"])
+    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine", "gui", "prompt", "metadata"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
@@ -26,6 +26,10 @@ def main() -> None:
         from tests.bench import prompt_bench
 
         print(prompt_bench.report(prompt_bench.run(args.rounds or 5)), flush=True)
+    if "metadata" in args.which:
+        from tests.bench import metadata_bench
+
+        print(metadata_bench.report(metadata_bench.run()), flush=True)
 
 
 main()

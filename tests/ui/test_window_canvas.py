@@ -7,7 +7,7 @@ from PIL import Image
 from PySide6.QtCore import QByteArray, QMimeData, Qt
 from PySide6.QtGui import QGuiApplication
 
-from studio.core.outputs import write_png
+from studio.core.outputs import write_image
 from studio.core.recipe import Recipe
 from tests.ui.canvas_work import array, drop_file, noise_picture, paint
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
@@ -104,7 +104,7 @@ def test_a_dropped_png_with_a_recipe_offers_to_restore_it(window, qtbot, tmp_pat
     recipe = Recipe(prompt="a lighthouse, oil painting", negative_prompt="blurry", seed=987654, steps=31,
                     cfg_scale=5.5, width=512, height=768, sampler="DPM++ 2M Karras", model="other-model",
                     mode="img2img", strength=0.4, scheduler="dpmpp_2m_karras")
-    path = write_png(tmp_path / "made-elsewhere.png", Image.new("RGB", (48, 32), (9, 99, 199)), recipe)
+    path = write_image(tmp_path / "made-elsewhere.png", Image.new("RGB", (48, 32), (9, 99, 199)), recipe)
     drop_file(qtbot, window.canvas, path)
     bar = window.message_bar
     qtbot.waitUntil(lambda: bar.action_button.isVisible(), timeout=TIMEOUT)
