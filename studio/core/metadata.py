@@ -18,10 +18,11 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from studio.core.hires import HiresPass
 from studio.core.image_io import open_image
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest
-from studio.core.samplers import scheduler_from_label
+from studio.core.samplers import sampler_label, scheduler_from_label
 
 PARAMETERS_KEY = "parameters"
 RECIPE_KEY = "latent-studio"
@@ -61,6 +62,7 @@ def format_parameters(recipe: Recipe) -> str:
         "Batch size": recipe.batch_size if batch else None,
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
+        **(_hires_fields(recipe.hires) if recipe.hires is not None else {}),
         "Mask blur": recipe.mask_feather,
         "Version": f"{APP_TAG} {recipe.app_version}".strip(),
     }
@@ -69,6 +71,44 @@ def format_parameters(recipe: Recipe) -> str:
     if not recipe.prompt and not negative:
         return params
     return f"{recipe.prompt}{negative}\n{params}"
+
+
+def _hires_fields(hires: HiresPass) -> dict[str, Any]:
+    """A hires pass as A1111 writes it: ``Hires upscale`` or ``Hires resize``, ``Hires steps`` when not 0
+    (0 means as many as the first pass), the second pass's strength as ``Denoising strength``, and the hires
+    prompt, negative prompt and sampler when they are set."""
+    resized = hires.width is not None and hires.height is not None
+    return {
+        "Denoising strength": _number(hires.strength),
+        "Hires upscale": None if resized else _number(hires.scale),
+        "Hires resize": f"{hires.width}x{hires.height}" if resized else None,
+        "Hires steps": hires.steps or None,
+        "Hires upscaler": hires.upscaler,
+        "Hires prompt": hires.prompt,
+        "Hires negative prompt": hires.negative_prompt,
+        "Hires sampler": sampler_label(hires.scheduler) if hires.scheduler else None,
+    }
+
+
+def _hires_from(fields: dict[str, str]) -> HiresPass | None:
+    """The hires pass of a ``parameters`` text with any ``Hires ...`` field, else None."""
+    if not any(key.startswith("Hires ") for key in fields):
+        return None
+    defaults = HiresPass()
+    size = _SIZE.match(fields.get("Hires resize", "").strip())
+    width, height = (int(size[1]), int(size[2])) if size and int(size[1]) and int(size[2]) else (None, None)
+    sampler = fields.get("Hires sampler", "")
+    return HiresPass(
+        scale=_float(fields.get("Hires upscale"), defaults.scale),
+        strength=_float(fields.get("Denoising strength"), 0.7),  # A1111's default
+        steps=max(0, _int(fields.get("Hires steps"), 0)),
+        upscaler=fields.get("Hires upscaler", "").strip() or defaults.upscaler,
+        width=width,
+        height=height,
+        prompt=fields.get("Hires prompt"),
+        negative_prompt=fields.get("Hires negative prompt"),
+        scheduler=scheduler_from_label(sampler) if sampler else None,
+    )
 
 
 def parse_parameters(text: str) -> dict[str, str]:
@@ -170,6 +210,7 @@ def recipe_from_parameters(text: str) -> Recipe:
         batch_size=max(1, _int(fields.get("Batch size"), 1)),
         batch_index=max(0, _int(fields.get("Batch pos"), 0)),
         app_version=version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
+        hires=_hires_from(fields) if mode == "txt2img" else None,
     )
 
 

@@ -3,6 +3,8 @@
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from studio.core.hires import HiresPass
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -24,6 +26,7 @@ class Recipe:
     batch_size: int = 1
     batch_index: int = 0
     app_version: str = ""
+    hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,4 +35,7 @@ class Recipe:
     def from_dict(cls, data: dict[str, Any]) -> "Recipe":
         """Build from a dict, ignoring unknown keys (recipes written by newer versions)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if "hires" in values:
+            values["hires"] = HiresPass.from_dict(values["hires"])
+        return cls(**values)

@@ -7,6 +7,7 @@ from enum import Enum
 from PIL import Image
 
 from studio.core.errors import StudioError
+from studio.core.hires import HiresPass
 from studio.core.samplers import SCHEDULER_NAMES
 
 MAX_SEED = 2**32 - 1
@@ -25,7 +26,8 @@ class GenerationRequest:
     """Everything that decides the pixels. ``seed=None`` means "pick one"; see :meth:`with_concrete_seed`.
 
     ``init_image`` (RGB) makes it image-to-image; adding ``mask`` (L, white = repaint) makes it inpainting.
-    ``scheduler=None`` keeps the model's own scheduler.
+    ``scheduler=None`` keeps the model's own scheduler. ``hires`` (text-to-image only) adds a second pass
+    that upscales the result and refines it at a larger size; ``width``/``height`` stay the first pass's.
     """
 
     prompt: str
@@ -41,6 +43,7 @@ class GenerationRequest:
     init_image: Image.Image | None = field(default=None, compare=False, repr=False)
     mask: Image.Image | None = field(default=None, compare=False, repr=False)
     mask_feather: int = 8
+    hires: HiresPass | None = None
 
     @property
     def mode(self) -> Mode:
@@ -91,3 +94,7 @@ class GenerationRequest:
             )
         if self.mask_feather < 0 or self.mask_feather > 256:
             raise StudioError(f"Mask feather must be between 0 and 256 pixels (got {self.mask_feather}).")
+        if self.hires is not None:
+            if self.init_image is not None:
+                raise StudioError("Hires fix is for text-to-image; turn it off to work on an image.")
+            self.hires.validate(self.width, self.height, self.steps, MAX_SIDE)
