@@ -10,6 +10,7 @@ from PIL import Image
 
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
+from studio.core.hires import BUILTIN_UPSCALERS, HiresPass
 from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
@@ -46,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="generate only the masked region (plus --padding) at the model's size, then paste it back")
     gen.add_argument("--padding", type=int, default=32, help="context around the mask for --only-masked")
     gen.add_argument("--batch", type=int, default=1, help="images per run (seeds seed, seed+1, ...)")
+    hires = gen.add_argument_group("hires fix", "a second pass: upscale the result and refine it at the larger size")
+    hires.add_argument("--hires-scale", type=float, default=None, help="turn hires fix on: final size = size x F")
+    hires.add_argument("--hires-size", type=_size, default=None, metavar="WxH",
+                       help="turn hires fix on with this final size (multiples of 8)")
+    hires.add_argument("--hires-strength", type=float, default=None, help="how much the second pass changes (0-1]")
+    hires.add_argument("--hires-steps", type=int, default=None, help="second-pass steps (default: as many as --steps)")
+    hires.add_argument("--upscaler", default=None,
+                       help=f"how the first pass is upscaled: {', '.join(BUILTIN_UPSCALERS)} (default: Latent)")
+    hires.add_argument("--hires-prompt", default=None, help="prompt of the second pass (default: --prompt)")
+    hires.add_argument("--hires-negative", default=None, help="negative prompt of the second pass")
+    hires.add_argument("--hires-scheduler", default=None, help="scheduler of the second pass (default: --scheduler)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
@@ -54,6 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print the recipe stored in an image")
     info.add_argument("image", type=Path)
     return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``WxH`` as two integers."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size; write it as WxH, for example 1024x768")
+    return int(parts[0]), int(parts[1])
+
+
+def _hires(args) -> HiresPass | None:
+    """The hires pass the flags ask for: on with --hires-scale or --hires-size."""
+    tuning = {"--hires-strength": args.hires_strength, "--hires-steps": args.hires_steps, "--upscaler": args.upscaler,
+              "--hires-prompt": args.hires_prompt, "--hires-negative": args.hires_negative,
+              "--hires-scheduler": args.hires_scheduler}
+    if args.hires_scale is None and args.hires_size is None:
+        given = [flag for flag, value in tuning.items() if value is not None]
+        if given:
+            raise StudioError(f"{given[0]} needs --hires-scale or --hires-size (they turn hires fix on).")
+        return None
+    if args.image is not None:
+        raise StudioError("Hires fix is for text-to-image; leave out --hires-scale and --hires-size with --image.")
+    defaults = HiresPass()
+    width, height = args.hires_size or (None, None)
+    return HiresPass(
+        scale=args.hires_scale if args.hires_scale is not None else defaults.scale,
+        strength=args.hires_strength if args.hires_strength is not None else defaults.strength,
+        steps=args.hires_steps if args.hires_steps is not None else defaults.steps,
+        upscaler=args.upscaler or defaults.upscaler,
+        width=width,
+        height=height,
+        prompt=args.hires_prompt,
+        negative_prompt=args.hires_negative,
+        scheduler=args.hires_scheduler,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -94,6 +141,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         batch_size=args.batch,
         strength=args.strength,
         mask_feather=args.feather,
+        hires=_hires(args),
     )
     template.validate()
     if image is not None and not 0 < args.strength <= 1:
