@@ -1,6 +1,8 @@
-"""The headless command line: ``studio generate`` and ``studio info``, on the same engine as the window."""
+"""The headless command line: ``studio generate``, ``studio upscale`` and ``studio info``, on the same engine as
+the window."""
 
 import argparse
+import io
 import logging
 import sys
 from dataclasses import replace
@@ -8,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from studio.core.atomic import atomic_write_bytes
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.hires import BUILTIN_UPSCALERS, HiresPass
@@ -18,10 +21,11 @@ from studio.core.metadata import format_parameters, read_recipe
 from studio.core.outputs import save_image, write_png
 from studio.core.request import GenerationRequest
 from studio.core.samplers import SCHEDULER_NAMES
+from studio.core.upscaler_files import resolve_upscaler
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "info")
+COMMANDS = ("generate", "upscale", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
     gen.add_argument("--out", type=Path, default=None, help="output PNG (default: the outputs folder)")
+
+    up = sub.add_parser("upscale", help="upscale an image with an upscaler model (ESRGAN, SwinIR, ...)")
+    up.add_argument("image", type=Path)
+    up.add_argument("--upscaler", required=True, help="a model file, or its name in the upscalers models folder")
+    up.add_argument("--scale", type=float, default=None, help="final size = size x F (default: the model's scale)")
+    up.add_argument("--out", type=Path, required=True, help="output PNG")
+    up.add_argument("--tile", type=int, default=512, help="tile side in pixels (smaller needs less memory)")
+    up.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    up.add_argument("--allow-pickle", action="store_true",
+                    help="allow .pth files that hold more than weights (they can run code)")
 
     info = sub.add_parser("info", help="print the recipe stored in an image")
     info.add_argument("image", type=Path)
@@ -185,6 +199,32 @@ def _generate(args) -> int:
     return 0
 
 
+def _upscale(args) -> int:
+    from studio.engine.devices import choose_device  # torch loads only for commands that need it
+    from studio.engine.upscalers import OVERLAP, UpscalerModel
+
+    if args.scale is not None and not 1 <= args.scale <= 16:
+        raise StudioError(f"Scale must be between 1 and 16 (got {args.scale:g}).")
+    if args.tile <= 2 * OVERLAP:
+        raise StudioError(f"The tile must be larger than {2 * OVERLAP} pixels (got {args.tile}).")
+    image = load_image(args.image)
+    path = resolve_upscaler(args.upscaler)
+    model = UpscalerModel.load(path, choose_device(args.device), allow_pickle=args.allow_pickle)
+    scale = args.scale or model.scale
+    size = (round(image.width * scale), round(image.height * scale))
+    result = model.upscale(image, size=size, tile=args.tile, on_progress=_TileBar())
+    buffer = io.BytesIO()
+    result.save(buffer, format="PNG")
+    print(atomic_write_bytes(args.out, buffer.getvalue()))
+    return 0
+
+
+class _TileBar:
+    def __call__(self, done: int, total: int) -> None:
+        sys.stderr.write(f"\rtile {done}/{total}" + ("\n" if done == total else ""))
+        sys.stderr.flush()
+
+
 def _info(args) -> int:
     recipe = read_recipe(args.image)
     if recipe is None:
@@ -193,4 +233,4 @@ def _info(args) -> int:
     return 0
 
 
-_COMMANDS = {"generate": _generate, "info": _info}
+_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info}

@@ -151,5 +151,6 @@ def test_sdxl_hires_with_a_latent_upscaler(tiny_sdxl_dir):
 
 
 def test_an_unknown_upscaler_is_one_sentence(sd_engine):
-    with pytest.raises(StudioError, match="^Unknown hires upscaler 'Bogus'"):
+    message = "^Unknown hires upscaler 'Bogus'; choose one of: Latent, .*, Lanczos, Nearest, or put an upscaler model in "
+    with pytest.raises(StudioError, match=message):
         sd_engine.generate(_request(HiresPass(upscaler="Bogus")))

@@ -20,6 +20,7 @@ from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
+from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
 from studio.engine import memory, passes
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
@@ -27,6 +28,7 @@ from studio.engine.loading import LoadedPipeline, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
+from studio.engine.upscalers import UpscalerModel
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Engine:
         self._loaded: LoadedPipeline | None = None
         self._pipes: dict[Mode, object] = {}
         self._previewer: Previewer | None = None
+        self._upscaler: tuple[Path, UpscalerModel] | None = None
 
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
@@ -70,6 +73,7 @@ class Engine:
 
     def unload(self) -> None:
         self._loaded = None
+        self._upscaler = None
         self._pipes = {}
         self._previewer = None
         memory.release_memory(self.device.device)
@@ -134,13 +138,26 @@ class Engine:
         return Finished(images=images, recipes=[self._recipe(request, i) for i in range(len(images))])
 
     def _check_plan(self, plan: list[passes.Pass]) -> None:
+        """Refuse what cannot work before the first pass runs; load an upscaler model the plan names."""
         for step in plan[1:]:
             if step.upscaler not in BUILTIN_UPSCALERS:
-                raise StudioError(
-                    f"Unknown hires upscaler '{step.upscaler}'; choose one of: {', '.join(BUILTIN_UPSCALERS)}."
-                )
+                try:
+                    path = resolve_upscaler(step.upscaler)
+                except StudioError:
+                    raise StudioError(
+                        f"Unknown hires upscaler '{step.upscaler}'; choose one of: {', '.join(BUILTIN_UPSCALERS)}, "
+                        f"or put an upscaler model in {upscaler_dirs()[0]}."
+                    ) from None
+                self._upscaler_model(path)
             if step.upscaler in LATENT_UPSCALERS and self._loaded.inpaint_unet:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
+
+    def _upscaler_model(self, path: Path) -> UpscalerModel:
+        """The upscaler model in ``path``, kept loaded until another one is asked for."""
+        if self._upscaler is None or self._upscaler[0] != path:
+            self._upscaler = None  # free the previous one first
+            self._upscaler = (path, UpscalerModel.load(path, self.device))
+        return self._upscaler[1]
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
                   on_step: StepHandler | None, cancel: CancelToken):
@@ -173,12 +190,17 @@ class Engine:
                 init = None
                 if step.upscaler is not None:
                     size = (request.width, request.height)
-                    init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor)
+
+                    def by_model(name: str, images: list[Image.Image]) -> list[Image.Image]:
+                        model = self._upscaler_model(resolve_upscaler(name))
+                        return [model.upscale(image, cancel=cancel) for image in images]
+
+                    init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
                 kwargs = self._call_arguments(request, init)
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
-        except Interrupted:
+        except (Interrupted, GenerationCancelled):
             pipe.maybe_free_model_hooks()
             log.info("Generation cancelled")
             raise GenerationCancelled() from None

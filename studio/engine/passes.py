@@ -84,8 +84,7 @@ class Progress:
         return self._done + step, self._done + pass_total + later
 
 
-def upscale(previous, upscaler: str, size: tuple[int, int], vae_scale_factor: int,
-            model_upscale: ModelUpscale | None = None):
+def upscale(previous, upscaler: str, size: tuple[int, int], vae_scale_factor: int, model_upscale: ModelUpscale):
     """The previous pass's output at ``size``: latents (latent upscalers) or images (the others)."""
     width, height = size
     if upscaler in LATENT_UPSCALERS:
@@ -94,7 +93,6 @@ def upscale(previous, upscaler: str, size: tuple[int, int], vae_scale_factor: in
         return torch.nn.functional.interpolate(previous, size=target, mode=mode, antialias=antialias)
     images = list(previous)
     if upscaler not in _PIXEL_FILTERS:
-        assert model_upscale is not None, "model upscalers need an upscale function"
         images = model_upscale(upscaler, images)
     resample = _PIXEL_FILTERS.get(upscaler, Image.Resampling.LANCZOS)
     return [img if img.size == size else img.resize(size, resample) for img in images]
