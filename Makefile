@@ -37,7 +37,7 @@ $(UPSCALERS_VENV)/.installed: pyproject.toml
 	touch $@
 
 test-upscalers: $(UPSCALERS_VENV)/.installed
-	QT_QPA_PLATFORM=offscreen $(UPSCALERS_VENV)/bin/python -m pytest tests/test_upscaler_models.py tests/test_upscalers.py $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(UPSCALERS_VENV)/bin/python -m pytest tests/test_upscaler_models.py tests/test_upscalers.py tests/ui/test_upscale_window.py $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m tests.bench $(ARGS)

@@ -21,7 +21,6 @@ from studio.core.metadata import format_parameters, read_recipe
 from studio.core.outputs import save_image, write_png
 from studio.core.request import GenerationRequest
 from studio.core.samplers import SCHEDULER_NAMES
-from studio.core.upscaler_files import resolve_upscaler
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--upscaler", required=True, help="a model file, or its name in the upscalers models folder")
     up.add_argument("--scale", type=float, default=None, help="final size = size x F (default: the model's scale)")
     up.add_argument("--out", type=Path, required=True, help="output PNG")
-    up.add_argument("--tile", type=int, default=512, help="tile side in pixels (smaller needs less memory)")
     up.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     up.add_argument("--allow-pickle", action="store_true",
                     help="allow .pth files that hold more than weights (they can run code)")
@@ -200,19 +198,14 @@ def _generate(args) -> int:
 
 
 def _upscale(args) -> int:
-    from studio.engine.devices import choose_device  # torch loads only for commands that need it
-    from studio.engine.upscalers import OVERLAP, UpscalerModel
+    from studio.engine.engine import Engine  # torch loads only for commands that need it
 
     if args.scale is not None and not 1 <= args.scale <= 16:
         raise StudioError(f"Scale must be between 1 and 16 (got {args.scale:g}).")
-    if args.tile <= 2 * OVERLAP:
-        raise StudioError(f"The tile must be larger than {2 * OVERLAP} pixels (got {args.tile}).")
     image = load_image(args.image)
-    path = resolve_upscaler(args.upscaler)
-    model = UpscalerModel.load(path, choose_device(args.device), allow_pickle=args.allow_pickle)
-    scale = args.scale or model.scale
-    size = (round(image.width * scale), round(image.height * scale))
-    result = model.upscale(image, size=size, tile=args.tile, on_progress=_TileBar())
+    engine = Engine(args.device, previews="off")
+    result = engine.upscale(image, args.upscaler, scale=args.scale, on_progress=_TileBar(),
+                            allow_pickle=args.allow_pickle)
     buffer = io.BytesIO()
     result.save(buffer, format="PNG")
     print(atomic_write_bytes(args.out, buffer.getvalue()))

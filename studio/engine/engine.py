@@ -28,7 +28,7 @@ from studio.engine.loading import LoadedPipeline, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
-from studio.engine.upscalers import UpscalerModel
+from studio.engine.upscalers import TileProgress, UpscalerModel
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +152,22 @@ class Engine:
             if step.upscaler in LATENT_UPSCALERS and self._loaded.inpaint_unet:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
 
-    def _upscaler_model(self, path: Path) -> UpscalerModel:
+    def upscale(self, image: Image.Image, upscaler: str, *, scale: float | None = None,
+                on_progress: TileProgress | None = None, cancel: CancelToken | None = None,
+                allow_pickle: bool = False) -> Image.Image:
+        """``image`` upscaled by an upscaler model (a name in the upscalers folders, or a file), resized with
+        Lanczos to ``scale`` times its size when given; needs no diffusion model. Raises
+        :class:`GenerationCancelled` between tiles when ``cancel`` is set."""
+        model = self._upscaler_model(resolve_upscaler(upscaler), allow_pickle=allow_pickle)
+        scale = scale or model.scale
+        size = (round(image.width * scale), round(image.height * scale))
+        return model.upscale(image, size=size, cancel=cancel, on_progress=on_progress)
+
+    def _upscaler_model(self, path: Path, *, allow_pickle: bool = False) -> UpscalerModel:
         """The upscaler model in ``path``, kept loaded until another one is asked for."""
         if self._upscaler is None or self._upscaler[0] != path:
             self._upscaler = None  # free the previous one first
-            self._upscaler = (path, UpscalerModel.load(path, self.device))
+            self._upscaler = (path, UpscalerModel.load(path, self.device, allow_pickle=allow_pickle))
         return self._upscaler[1]
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,

@@ -4,6 +4,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
 
 from studio.core.hires import BUILTIN_UPSCALERS, MAX_SCALE, MIN_SCALE, HiresPass
 from studio.core.settings import Settings
+from studio.core.upscaler_files import find_upscalers
 
 TIP = "Generate at the size above, upscale, then refine at the larger size (text to image only)."
 IMAGE_TIP = "Hires fix is for text to image; the size follows the canvas image."
@@ -24,9 +25,9 @@ class HiresGroup(QGroupBox):
         self.steps_spin = QSpinBox(objectName="hiresStepsSpin", minimum=0, maximum=500, specialValueText="Same")
         self.steps_spin.setToolTip("Steps of the second pass; Same: as many as the first pass.")
         self.upscaler_combo = QComboBox(objectName="hiresUpscalerCombo")
-        self.upscaler_combo.addItems(list(BUILTIN_UPSCALERS))
+        self.upscaler_combo.addItems([*BUILTIN_UPSCALERS, *sorted(find_upscalers())])
         self.upscaler_combo.setToolTip("Latent: upscale the latents (adds detail, needs strength 0.5 or more); "
-                                       "Lanczos: upscale the picture (keeps it closer).")
+                                       "Lanczos: upscale the picture (keeps it closer); or an upscaler model.")
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Scale", self.scale_spin)

@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
         self.canvas.result_shown.connect(self.result_bar.setVisible)
         self.image_panel.mode_changed.connect(self._mode_changed)
         self.image_panel.extend_button.extend.connect(self.extend_canvas)
+        self.image_panel.upscale_button.upscale.connect(self.upscale_image)
+        s.upscaled.connect(self._upscaled)
         self.result_bar.use_button.clicked.connect(self.use_result)
         self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
         self.results_strip.picked.connect(self._show_result)
@@ -190,6 +192,16 @@ class MainWindow(QMainWindow):
             self.canvas.clear_overlay()  # the last result would hide this run's previews
             self.message_bar.hide()
             self._save_settings()  # what was asked for survives a crash during the run
+
+    def upscale_image(self, upscaler: str, scale: float) -> None:
+        """The result shown (else the canvas image), upscaled by a model in the engine thread."""
+        image = self._shown.image if self._shown is not None and self.canvas.showing_result() else self.canvas.image()
+        if image is not None and self.session.upscale(image, upscaler, scale):
+            self.message_bar.hide()
+
+    def _upscaled(self, image) -> None:
+        self.canvas.set_image(image)  # Ctrl+Z brings back the picture before
+        self.status.showMessage(f"Upscaled to {image.width()}x{image.height()}.", 5000)
 
     def show_error(self, message: str) -> None:
         self.message_bar.show_message(message, "error")
