@@ -198,14 +198,15 @@ def _generate(args) -> int:
 
 
 def _upscale(args) -> int:
-    from studio.engine.engine import Engine  # torch loads only for commands that need it
+    from studio.engine.devices import choose_device  # torch loads only for commands that need it
+    from studio.engine.upscalers import Upscalers
 
     if args.scale is not None and not 1 <= args.scale <= 16:
         raise StudioError(f"Scale must be between 1 and 16 (got {args.scale:g}).")
     image = load_image(args.image)
-    engine = Engine(args.device, previews="off")
-    result = engine.upscale(image, args.upscaler, scale=args.scale, on_progress=_TileBar(),
-                            allow_pickle=args.allow_pickle)
+    upscalers = Upscalers(choose_device(args.device))
+    result = upscalers.upscale(image, args.upscaler, scale=args.scale, on_progress=_TileBar(),
+                               allow_pickle=args.allow_pickle)
     buffer = io.BytesIO()
     result.save(buffer, format="PNG")
     print(atomic_write_bytes(args.out, buffer.getvalue()))

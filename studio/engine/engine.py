@@ -28,7 +28,7 @@ from studio.engine.loading import LoadedPipeline, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
-from studio.engine.upscalers import TileProgress, UpscalerModel
+from studio.engine.upscalers import Upscalers
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Engine:
         self._loaded: LoadedPipeline | None = None
         self._pipes: dict[Mode, object] = {}
         self._previewer: Previewer | None = None
-        self._upscaler: tuple[Path, UpscalerModel] | None = None
+        self.upscalers = Upscalers(self.device)
 
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
@@ -73,7 +73,7 @@ class Engine:
 
     def unload(self) -> None:
         self._loaded = None
-        self._upscaler = None
+        self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
         memory.release_memory(self.device.device)
@@ -142,33 +142,15 @@ class Engine:
         for step in plan[1:]:
             if step.upscaler not in BUILTIN_UPSCALERS:
                 try:
-                    path = resolve_upscaler(step.upscaler)
+                    resolve_upscaler(step.upscaler)
                 except StudioError:
                     raise StudioError(
                         f"Unknown hires upscaler '{step.upscaler}'; choose one of: {', '.join(BUILTIN_UPSCALERS)}, "
                         f"or put an upscaler model in {upscaler_dirs()[0]}."
                     ) from None
-                self._upscaler_model(path)
+                self.upscalers.model(step.upscaler)
             if step.upscaler in LATENT_UPSCALERS and self._loaded.inpaint_unet:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
-
-    def upscale(self, image: Image.Image, upscaler: str, *, scale: float | None = None,
-                on_progress: TileProgress | None = None, cancel: CancelToken | None = None,
-                allow_pickle: bool = False) -> Image.Image:
-        """``image`` upscaled by an upscaler model (a name in the upscalers folders, or a file), resized with
-        Lanczos to ``scale`` times its size when given; needs no diffusion model. Raises
-        :class:`GenerationCancelled` between tiles when ``cancel`` is set."""
-        model = self._upscaler_model(resolve_upscaler(upscaler), allow_pickle=allow_pickle)
-        scale = scale or model.scale
-        size = (round(image.width * scale), round(image.height * scale))
-        return model.upscale(image, size=size, cancel=cancel, on_progress=on_progress)
-
-    def _upscaler_model(self, path: Path, *, allow_pickle: bool = False) -> UpscalerModel:
-        """The upscaler model in ``path``, kept loaded until another one is asked for."""
-        if self._upscaler is None or self._upscaler[0] != path:
-            self._upscaler = None  # free the previous one first
-            self._upscaler = (path, UpscalerModel.load(path, self.device, allow_pickle=allow_pickle))
-        return self._upscaler[1]
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
                   on_step: StepHandler | None, cancel: CancelToken):
@@ -203,8 +185,7 @@ class Engine:
                     size = (request.width, request.height)
 
                     def by_model(name: str, images: list[Image.Image]) -> list[Image.Image]:
-                        model = self._upscaler_model(resolve_upscaler(name))
-                        return [model.upscale(image, cancel=cancel) for image in images]
+                        return [self.upscalers.model(name).upscale(image, cancel=cancel) for image in images]
 
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
                 kwargs = self._call_arguments(request, init)

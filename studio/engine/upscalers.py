@@ -19,6 +19,7 @@ from PIL import Image
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
+from studio.core.upscaler_files import resolve_upscaler
 from studio.engine.devices import DeviceChoice
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,33 @@ class UpscalerModel:
         array = (out[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255.0).round().astype(np.uint8)
         result = Image.fromarray(array, "RGB")
         return result if size is None or result.size == size else result.resize(size, Image.Resampling.LANCZOS)
+
+
+class Upscalers:
+    """Upscaler models asked for by name (or file), one kept loaded at a time."""
+
+    def __init__(self, device: DeviceChoice) -> None:
+        self.device = device
+        self._loaded: tuple[Path, UpscalerModel] | None = None
+
+    def model(self, name: str, *, allow_pickle: bool = False) -> UpscalerModel:
+        path = resolve_upscaler(name)
+        if self._loaded is None or self._loaded[0] != path:
+            self._loaded = None  # free the previous one first
+            self._loaded = (path, UpscalerModel.load(path, self.device, allow_pickle=allow_pickle))
+        return self._loaded[1]
+
+    def upscale(self, image: Image.Image, name: str, *, scale: float | None = None,
+                on_progress: TileProgress | None = None, cancel: CancelToken | None = None,
+                allow_pickle: bool = False) -> Image.Image:
+        """``image`` upscaled by the model, resized with Lanczos to ``scale`` times its size when given."""
+        model = self.model(name, allow_pickle=allow_pickle)
+        scale = scale or model.scale
+        size = (round(image.width * scale), round(image.height * scale))
+        return model.upscale(image, size=size, cancel=cancel, on_progress=on_progress)
+
+    def clear(self) -> None:
+        self._loaded = None
 
 
 def _starts(length: int, tile: int, overlap: int) -> list[int]:

@@ -83,8 +83,8 @@ class EngineWorker(QObject):
                 raise GenerationCancelled()
             if self._engine is None:
                 self._engine = self._make_engine()
-            result = self._engine.upscale(qimage_to_pil(image), upscaler, scale=scale or None,
-                                          on_progress=self.upscale_progress.emit, cancel=cancel)
+            result = self._engine.upscalers.upscale(qimage_to_pil(image), upscaler, scale=scale or None,
+                                                    on_progress=self.upscale_progress.emit, cancel=cancel)
         except GenerationCancelled:
             self.cancelled.emit()
         except StudioError as exc:
