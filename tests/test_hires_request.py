@@ -76,3 +76,9 @@ def test_a_damaged_hires_record_in_the_json_recipe_is_dropped():
     assert Recipe.from_dict({**base, "hires": {"scale": 3, "future": True}}).hires == HiresPass(scale=3)
     crafted = {"scale": "2", "steps": 1.5, "upscaler": ["x"], "width": True, "prompt": 3, "strength": 0.4}
     assert Recipe.from_dict({**base, "hires": crafted}).hires == HiresPass(strength=0.4)
+
+
+def test_crafted_hires_numbers_fall_back_to_defaults():
+    recipe = recipe_from_parameters("x\nSteps: 20, Seed: 1, Size: 512x512, Hires upscale: nan, Denoising strength: inf, "
+                                    "Hires steps: lots, Hires resize: 0x768")
+    assert recipe.hires == HiresPass(scale=2.0, strength=0.7, steps=0)

@@ -11,6 +11,7 @@ A value containing a comma, colon or newline is written as a JSON string.
 """
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,10 @@ def _hires_from(fields: dict[str, str]) -> HiresPass | None:
     size = _SIZE.match(fields.get("Hires resize", "").strip())
     width, height = (int(size[1]), int(size[2])) if size and int(size[1]) and int(size[2]) else (None, None)
     sampler = fields.get("Hires sampler", "")
+    scale, strength = _float(fields.get("Hires upscale"), defaults.scale), _float(fields.get("Denoising strength"), 0.7)
     return HiresPass(
-        scale=_float(fields.get("Hires upscale"), defaults.scale),
-        strength=_float(fields.get("Denoising strength"), 0.7),  # A1111's default
+        scale=scale if math.isfinite(scale) else defaults.scale,
+        strength=strength if math.isfinite(strength) else 0.7,  # A1111's default
         steps=max(0, _int(fields.get("Hires steps"), 0)),
         upscaler=fields.get("Hires upscaler", "").strip() or defaults.upscaler,
         width=width,
