@@ -101,6 +101,7 @@ def test_only_the_masked_region_of_a_large_image_is_generated_and_pasted_back(op
     paint(qtbot, window.canvas, (600, 400), (660, 430), size=30)
     painted = array(window.canvas.mask())
     window.image_panel.feather_spin.setValue(4)
+    window.params.steps_spin.setValue(2)  # the crop is rendered at the model's 512x512: one denoising step (2 x 0.75)
     previews = []
     window.session.preview.connect(lambda _: previews.append(window.canvas._overlay_box))
 
