@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0+cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install run test bench lint clean package package-smoke package-report
+.PHONY: install run test test-upscalers bench lint clean package package-smoke package-report
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,21 @@ run: install
 
 test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+# Upscaler models (the `upscalers` extra: spandrel) need a torchvision built for the installed torch, which the CPU
+# torch above has none of: they are tested in their own environment with a matching pair. Elsewhere, e.g.
+# `make test-upscalers UPSCALERS_TORCH="torch==2.14.1+cpu torchvision==0.29.1+cpu" PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"`.
+UPSCALERS_VENV ?= .venv-upscalers
+UPSCALERS_TORCH ?= torch==2.14.1 torchvision==0.29.1
+
+$(UPSCALERS_VENV)/.installed: pyproject.toml
+	python3 -m venv $(UPSCALERS_VENV)
+	$(UPSCALERS_VENV)/bin/python -m pip install --quiet $(UPSCALERS_TORCH) $(PIP_ARGS)
+	$(UPSCALERS_VENV)/bin/python -m pip install --quiet -e '.[engine,upscalers,test]'
+	touch $@
+
+test-upscalers: $(UPSCALERS_VENV)/.installed
+	QT_QPA_PLATFORM=offscreen $(UPSCALERS_VENV)/bin/python -m pytest tests/test_upscaler_models.py tests/test_upscalers.py tests/ui/test_upscale_window.py $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m tests.bench $(ARGS)
@@ -46,4 +61,4 @@ package-report: install
 	$(PY) packaging/report.py $(SMOKE_WHEELS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(UPSCALERS_VENV) build *.egg-info

@@ -1,4 +1,5 @@
-"""The headless command line: ``studio generate`` and ``studio info``, on the same engine as the window.
+"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info`` (and ``studio setup``), on
+the same engine as the window.
 
 Each command is a parser builder (``_add_<name>``) and a function in ``_COMMANDS``. ``generate`` checks
 everything that needs no model (arguments, input files, that ``--out`` can be written) before it imports torch,
@@ -6,6 +7,7 @@ so a mistake costs a fraction of a second instead of the engine's start.
 """
 
 import argparse
+import io
 import logging
 import sys
 from dataclasses import replace
@@ -13,9 +15,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from studio.core.atomic import atomic_write_bytes
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
-from studio.core.image_formats import check_writable_file, check_writable_folder
+from studio.core.hires import BUILTIN_UPSCALERS, HiresPass
+from studio.core.image_formats import check_writable_file, check_writable_folder, output_format
 from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
@@ -31,13 +35,14 @@ from studio.core.text import printable
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "info", "setup")
+COMMANDS = ("generate", "upscale", "info", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="Latent Studio command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
+    _add_upscale(sub)
     _add_info(sub)
     return parser
 
@@ -64,6 +69,17 @@ def _add_generate(sub) -> None:
     gen.add_argument("--clip-skip", type=int, default=1,
                      help="stop the text encoder N layers from the end, as A1111 counts (1 = the last layer)")
     gen.add_argument("--batch", type=int, default=1, help="images per run (seeds seed, seed+1, ...)")
+    hires = gen.add_argument_group("hires fix", "a second pass: upscale the result and refine it at the larger size")
+    hires.add_argument("--hires-scale", type=float, default=None, help="turn hires fix on: final size = size x F")
+    hires.add_argument("--hires-size", type=_size, default=None, metavar="WxH",
+                       help="turn hires fix on with this final size (multiples of 8)")
+    hires.add_argument("--hires-strength", type=float, default=None, help="how much the second pass changes (0-1]")
+    hires.add_argument("--hires-steps", type=int, default=None, help="second-pass steps (default: as many as --steps)")
+    hires.add_argument("--upscaler", default=None,
+                       help=f"how the first pass is upscaled: {', '.join(BUILTIN_UPSCALERS)} (default: Latent)")
+    hires.add_argument("--hires-prompt", default=None, help="prompt of the second pass (default: --prompt)")
+    hires.add_argument("--hires-negative", default=None, help="negative prompt of the second pass")
+    hires.add_argument("--hires-scheduler", default=None, help="scheduler of the second pass (default: --scheduler)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
@@ -71,9 +87,55 @@ def _add_generate(sub) -> None:
                      help="output file, .png, .jpg or .webp (default: a PNG in the outputs folder)")
 
 
+def _add_upscale(sub) -> None:
+    up = sub.add_parser("upscale", help="upscale an image with an upscaler model (ESRGAN, SwinIR, ...)")
+    up.add_argument("image", type=Path)
+    up.add_argument("--upscaler", required=True, help="a model file, or its name in the upscalers models folder")
+    up.add_argument("--scale", type=float, default=None, help="final size = size x F (default: the model's scale)")
+    up.add_argument("--out", type=Path, required=True, help="output file, .png, .jpg or .webp")
+    up.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    up.add_argument("--allow-pickle", action="store_true",
+                    help="allow .pth files that hold more than weights (they can run code)")
+
+
 def _add_info(sub) -> None:
     info = sub.add_parser("info", help="print the recipe stored in an image")
     info.add_argument("image", type=Path)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``WxH`` as two integers."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size; write it as WxH, for example 1024x768")
+    return int(parts[0]), int(parts[1])
+
+
+def _hires(args) -> HiresPass | None:
+    """The hires pass the flags ask for: on with --hires-scale or --hires-size."""
+    tuning = {"--hires-strength": args.hires_strength, "--hires-steps": args.hires_steps, "--upscaler": args.upscaler,
+              "--hires-prompt": args.hires_prompt, "--hires-negative": args.hires_negative,
+              "--hires-scheduler": args.hires_scheduler}
+    if args.hires_scale is None and args.hires_size is None:
+        given = [flag for flag, value in tuning.items() if value is not None]
+        if given:
+            raise StudioError(f"{given[0]} needs --hires-scale or --hires-size (they turn hires fix on).")
+        return None
+    if args.image is not None:
+        raise StudioError("Hires fix is for text-to-image; leave out --hires-scale and --hires-size with --image.")
+    defaults = HiresPass()
+    width, height = args.hires_size or (None, None)
+    return HiresPass(
+        scale=args.hires_scale if args.hires_scale is not None else defaults.scale,
+        strength=args.hires_strength if args.hires_strength is not None else defaults.strength,
+        steps=args.hires_steps if args.hires_steps is not None else defaults.steps,
+        upscaler=args.upscaler or defaults.upscaler,
+        width=width,
+        height=height,
+        prompt=args.hires_prompt,
+        negative_prompt=args.hires_negative,
+        scheduler=args.hires_scheduler,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -126,6 +188,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         strength=args.strength,
         mask_feather=args.feather,
         clip_skip=args.clip_skip,
+        hires=_hires(args),
     )
     template.validate()
     for notice in prompt_notices(args.prompt, args.negative):
@@ -187,6 +250,29 @@ def _generate(args) -> int:
     return 0
 
 
+def _upscale(args) -> int:
+    if args.scale is not None and not 1 <= args.scale <= 16:
+        raise StudioError(f"Scale must be between 1 and 16 (got {args.scale:g}).")
+    image = load_image(args.image)
+    check_writable_file(args.out, image.width * image.height * 3 * round((args.scale or 4) ** 2))
+    from studio.engine.devices import choose_device  # torch loads only once the arguments are known to be good
+    from studio.engine.upscalers import Upscalers
+
+    upscalers = Upscalers(choose_device(args.device))
+    result = upscalers.upscale(image, args.upscaler, scale=args.scale, on_progress=_TileBar(),
+                               allow_pickle=args.allow_pickle)
+    buffer = io.BytesIO()
+    result.save(buffer, format=output_format(args.out))
+    print(atomic_write_bytes(args.out, buffer.getvalue()))
+    return 0
+
+
+class _TileBar:
+    def __call__(self, done: int, total: int) -> None:
+        sys.stderr.write(f"\rtile {done}/{total}" + ("\n" if done == total else ""))
+        sys.stderr.flush()
+
+
 def _info(args) -> int:
     checked = read_checked_recipe(args.image)
     if checked is None:
@@ -197,4 +283,4 @@ def _info(args) -> int:
     return 0
 
 
-_COMMANDS = {"generate": _generate, "info": _info}
+_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info}

@@ -203,9 +203,9 @@ def test_a_canvas_image_is_fitted_off_the_gui_thread_and_results_come_back_at_it
         assert session.generate(GenerationRequest("x", steps=2), source, mask, only_masked=True, padding=16)
     assert threads and threads[0] is not threading.main_thread()
     sent = engine.requests[-1]
-    assert sent.mask is not None and sent.width < 300 and sent.height < 300
     left, top, right, bottom = session.preview_box
     assert left < 500 < right and top < 300 < bottom and right - left < 300
+    assert sent.mask is not None and (sent.width, sent.height) == (512, 512)  # the small crop at the model's size
     assert session.results[0].image.size().toTuple() == (1000, 700)
 
 

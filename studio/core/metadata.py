@@ -17,18 +17,20 @@ colons), at most :data:`MAX_FIELDS` fields are kept, and every value goes throug
 
 import json
 import logging
+import math
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from studio.core.hires import HiresPass
 from studio.core.image_io import open_image
 from studio.core.recipe import CheckedRecipe, Recipe, check_recipe, required_fields
 from studio.core.request import MAX_CLIP_SKIP, GenerationRequest
-from studio.core.samplers import scheduler_from_label
+from studio.core.samplers import sampler_label, scheduler_from_label
 
 PARAMETERS_KEY = "parameters"
 RECIPE_KEY = "latent-studio"
@@ -82,6 +84,7 @@ def format_parameters(recipe: Recipe) -> str:
         "Batch size": recipe.batch_size if batch else None,
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
+        **(_hires_fields(recipe.hires) if recipe.hires is not None else {}),
         "Mask blur": recipe.mask_feather,
         "Clip skip": recipe.clip_skip if recipe.clip_skip > 1 else None,
         "Version": f"{APP_TAG} {recipe.app_version}".strip(),
@@ -91,6 +94,45 @@ def format_parameters(recipe: Recipe) -> str:
     if not recipe.prompt and not negative:
         return params
     return f"{recipe.prompt}{negative}\n{params}"
+
+
+def _hires_fields(hires: HiresPass) -> dict[str, Any]:
+    """A hires pass as A1111 writes it: ``Hires upscale`` or ``Hires resize``, ``Hires steps`` when not 0
+    (0 means as many as the first pass), the second pass's strength as ``Denoising strength``, and the hires
+    prompt, negative prompt and sampler when they are set."""
+    resized = hires.width is not None and hires.height is not None
+    return {
+        "Denoising strength": _number(hires.strength),
+        "Hires upscale": None if resized else _number(hires.scale),
+        "Hires resize": f"{hires.width}x{hires.height}" if resized else None,
+        "Hires steps": hires.steps or None,
+        "Hires upscaler": hires.upscaler,
+        "Hires prompt": hires.prompt,
+        "Hires negative prompt": hires.negative_prompt,
+        "Hires sampler": sampler_label(hires.scheduler) if hires.scheduler else None,
+    }
+
+
+def _hires_from(fields: dict[str, str]) -> HiresPass | None:
+    """The hires pass of a ``parameters`` text with any ``Hires ...`` field, else None."""
+    if not any(key.startswith("Hires ") for key in fields):
+        return None
+    defaults = HiresPass()
+    size = _SIZE.match(fields.get("Hires resize", "").strip())
+    width, height = (int(size[1]), int(size[2])) if size and int(size[1]) and int(size[2]) else (None, None)
+    sampler = fields.get("Hires sampler", "")
+    scale, strength = _float(fields.get("Hires upscale"), defaults.scale), _float(fields.get("Denoising strength"), 0.7)
+    return HiresPass(
+        scale=scale if math.isfinite(scale) else defaults.scale,
+        strength=strength if math.isfinite(strength) else 0.7,  # A1111's default
+        steps=max(0, _int(fields.get("Hires steps"), 0)),
+        upscaler=fields.get("Hires upscaler", "").strip() or defaults.upscaler,
+        width=width,
+        height=height,
+        prompt=fields.get("Hires prompt"),
+        negative_prompt=fields.get("Hires negative prompt"),
+        scheduler=scheduler_from_label(sampler) if sampler else None,
+    )
 
 
 def parse_parameters(text: str) -> dict[str, str]:
@@ -231,6 +273,9 @@ def check_parameters(text: str) -> CheckedRecipe:
     if "Size" in fields:
         size = _SIZE.match(fields["Size"].strip())
         data["width"], data["height"] = (int(size[1]), int(size[2])) if size else (fields["Size"],) * 2
+    hires = _hires_from(fields) if mode == "txt2img" else None
+    if hires is not None:
+        data["hires"] = asdict(hires)  # checked like every other field
     fallback = {"strength": _DEFAULTS.strength} if mode != "txt2img" else {}
     if mode == "inpaint":
         fallback["mask_feather"] = _DEFAULTS.mask_feather

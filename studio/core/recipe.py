@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.core.hires import HiresPass
 from studio.core.text import is_valid_text
 
 MAX_PROMPT_CHARS = 65_536  # prompts and negative prompts
@@ -46,6 +47,7 @@ class Recipe:
     batch_index: int = 0
     clip_skip: int = 1  # A1111's "Clip skip" (1 = the last layer, written only when above 1)
     app_version: str = ""
+    hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

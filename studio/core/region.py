@@ -2,7 +2,9 @@
 
 The model wants sides that are multiples of 8 and about its native pixel count. A source image may be any
 size (an 8000x8000 photo, a 1023x767 screenshot). A :class:`Region` says which box of the source is
-generated (the whole image, or only the masked area plus padding) and at which size; :func:`paste_back`
+generated (the whole image, or only the masked area plus padding) and at which size: a whole image is only
+ever scaled down, a masked area is always rendered at about the model's native pixel count (scaled up when
+it is small, as AUTOMATIC1111's "Only masked" does, so a small area gets more detail); :func:`paste_back`
 scales the result back into the box and composites it through the feathered mask at full resolution,
 so every source pixel outside that mask is kept bit for bit.
 """
@@ -31,11 +33,13 @@ class Region:
         return (self.box[2] - self.box[0]) / self.size[0]
 
 
-def _generation_size(width: int, height: int, native: int) -> tuple[int, int]:
-    """Multiples of 8 with the box's aspect ratio: the box's own size when it is small enough, else scaled down
-    to about ``native`` x ``native`` pixels, and always within the sides a request allows (a 16384x100 strip
-    becomes 4096x64). Beyond 64:1 the short side stays at 64, stretched; the result is scaled back to the box."""
-    scale = min(1.0, math.sqrt(native * native / (width * height)), MAX_SIDE / max(width, height))
+def _generation_size(width: int, height: int, native: int, *, enlarge: bool = False) -> tuple[int, int]:
+    """Multiples of 8 with the box's aspect ratio: the box's own size when it is small enough (unless
+    ``enlarge``), else scaled to about ``native`` x ``native`` pixels, and always within the sides a request
+    allows (a 16384x100 strip becomes 4096x64). Beyond 64:1 the short side stays at 64, stretched; the result
+    is scaled back to the box."""
+    scale = math.sqrt(native * native / (width * height))
+    scale = min(scale if enlarge else min(1.0, scale), MAX_SIDE / max(width, height))
 
     def side(length: int) -> int:
         return min(MAX_SIDE, max(MIN_SIDE, round(length * scale / 8) * 8))
@@ -56,12 +60,14 @@ def plan(image_size: tuple[int, int], mask: Image.Image | None, native: int, *,
     """Where and at which size to generate for ``image_size``.
 
     ``only_masked`` crops to the mask's bounding box plus ``padding`` (and at least a quarter of the native
-    size, so the model sees context), which keeps full detail on large images.
+    size, so the model sees context) and renders that crop at the model's size, which keeps full detail on
+    large images and adds detail to small areas.
     """
     box: Box = (0, 0, *image_size)
-    if only_masked and mask is not None and (bbox := mask.getbbox()) is not None:
+    crop_to_mask = only_masked and mask is not None and (bbox := mask.getbbox()) is not None
+    if crop_to_mask:
         box = _padded_box(bbox, padding, image_size, native // 4)
-    return Region(box=box, size=_generation_size(box[2] - box[0], box[3] - box[1], native))
+    return Region(box=box, size=_generation_size(box[2] - box[0], box[3] - box[1], native, enlarge=crop_to_mask))
 
 
 def crop(image: Image.Image, region: Region, resample=Image.Resampling.LANCZOS) -> Image.Image:

@@ -8,6 +8,7 @@ from enum import Enum
 from PIL import Image
 
 from studio.core.errors import StudioError
+from studio.core.hires import HiresPass
 from studio.core.prompt_syntax import extra_network_refusal
 from studio.core.samplers import SCHEDULER_NAMES
 from studio.core.text import is_valid_text
@@ -29,7 +30,8 @@ class GenerationRequest:
     """Everything that decides the pixels. ``seed=None`` means "pick one"; see :meth:`with_concrete_seed`.
 
     ``init_image`` (RGB) makes it image-to-image; adding ``mask`` (L, white = repaint) makes it inpainting.
-    ``scheduler=None`` keeps the model's own scheduler.
+    ``scheduler=None`` keeps the model's own scheduler. ``hires`` (text-to-image only) adds a second pass
+    that upscales the result and refines it at a larger size; ``width``/``height`` stay the first pass's.
     """
 
     prompt: str
@@ -46,6 +48,7 @@ class GenerationRequest:
     mask: Image.Image | None = field(default=None, compare=False, repr=False)
     mask_feather: int = 8
     clip_skip: int = 1  # A1111's meaning: 1 = the text encoder's last layer, 2 = the one before, ...
+    hires: HiresPass | None = None
 
     @property
     def mode(self) -> Mode:
@@ -103,6 +106,10 @@ class GenerationRequest:
         refusal = extra_network_refusal(self.prompt, self.negative_prompt)  # never drop a LoRA tag silently
         if refusal:
             raise StudioError(refusal)
+        if self.hires is not None:
+            if self.init_image is not None:
+                raise StudioError("Hires fix is for text-to-image; turn it off to work on an image.")
+            self.hires.validate(self.width, self.height, self.steps, MAX_SIDE)
 
 
 def check_strength(strength: float, steps: int) -> None:

@@ -41,6 +41,11 @@ class Settings:
     mask_feather: int = 8
     inpaint_padding: int = 32  # context around the mask for "only the masked region"
     clip_skip: int = 1
+    hires_enabled: bool = False  # hires fix (text to image): a second, upscaled pass
+    hires_scale: float = 2.0
+    hires_strength: float = 0.5
+    hires_steps: int = 0  # 0: as many as the first pass
+    hires_upscaler: str = "Latent"
     model: str = ""  # folder, checkpoint file or hub id
     recent_models: list[str] = field(default_factory=list)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()

@@ -15,11 +15,13 @@ from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
+from studio.core.hires import BUILTIN_UPSCALERS, LATENT_UPSCALERS
 from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
-from studio.engine import memory
+from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
+from studio.engine import memory, passes
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
@@ -27,6 +29,7 @@ from studio.engine.previews import Previewer, X0Capture
 from studio.engine.prompt_encoding import PromptConditioning
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
+from studio.engine.upscalers import Upscalers
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class Engine:
         self._loaded: LoadedPipeline | None = None
         self._pipes: dict[Mode, object] = {}
         self._previewer: Previewer | None = None
+        self.upscalers = Upscalers(self.device)
 
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
@@ -72,6 +76,7 @@ class Engine:
 
     def unload(self) -> None:
         self._loaded = None
+        self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
         memory.release_memory(self.device.device)
@@ -121,15 +126,47 @@ class Engine:
         request = request.with_concrete_seed()
         request.validate()
         cancel = cancel or CancelToken()
-        pipe = self._pipeline(request.mode)
-        pipe.scheduler = make_scheduler(request.scheduler, self._base_scheduler)
+        plan = passes.plan(request)
+        self._check_plan(plan)
+        schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
+        progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
+        images, done = None, 0
+        for index, (step, scheduler) in enumerate(zip(plan, schedulers)):
+            progress.start(index, done)
+            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel)
+            done += count
+        if request.mode is Mode.INPAINT:
+            paste = maskmath.composite_mask(request.mask, request.mask_feather)
+            images = [maskmath.composite(request.init_image, img, paste) for img in images]
+        return Finished(images=images, recipes=[self._recipe(request, i) for i in range(len(images))])
+
+    def _check_plan(self, plan: list[passes.Pass]) -> None:
+        """Refuse what cannot work before the first pass runs; load an upscaler model the plan names."""
+        for step in plan[1:]:
+            if step.upscaler not in BUILTIN_UPSCALERS:
+                try:
+                    resolve_upscaler(step.upscaler)
+                except StudioError:
+                    raise StudioError(
+                        f"Unknown hires upscaler '{step.upscaler}'; choose one of: {', '.join(BUILTIN_UPSCALERS)}, "
+                        f"or put an upscaler model in {upscaler_dirs()[0]}."
+                    ) from None
+                self.upscalers.model(step.upscaler)
+            if step.upscaler in LATENT_UPSCALERS and self._loaded.inpaint_unet:
+                raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
+
+    def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
+                  on_step: StepHandler | None, cancel: CancelToken):
+        """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
+        request = step.request
+        pipe = self._pipeline(step.mode)
+        pipe.scheduler = scheduler
         if request.width * request.height > VAE_TILING_PIXELS:
             pipe.vae.enable_tiling()
         else:
             pipe.vae.disable_tiling()
         capture = X0Capture(pipe.scheduler)
         prompts = PromptConditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
-        kwargs = self._call_arguments(request) | prompts.arguments()
         last = [time.perf_counter()]
 
         def step_end(p, i, t, tensors):
@@ -138,14 +175,28 @@ class Engine:
             if on_step is not None and self.previews != "off" and capture.latest is not None:
                 now = time.perf_counter()
                 preview = self._previewer(capture.latest, now - last[0])
-                on_step(StepUpdate(step=i + 1, total=p.num_timesteps, preview=preview))
+                done, total = progress.at(i + 1, p.num_timesteps)
+                on_step(StepUpdate(step=done, total=total, preview=preview))
                 last[0] = time.perf_counter()
             return prompts.after_step(p, i)  # new embeddings where prompt editing changes the text
 
         try:
             with torch.inference_mode(), interruptible(pipe, cancel):
+                if cancel.cancelled:
+                    raise Interrupted
+                init = None
+                if step.upscaler is not None:
+                    size = (request.width, request.height)
+
+                    def by_model(name: str, images: list[Image.Image]) -> list[Image.Image]:
+                        return [self.upscalers.model(name).upscale(image, cancel=cancel) for image in images]
+
+                    init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
+                kwargs = self._call_arguments(request, init) | prompts.arguments()
+                if step.latent_output:
+                    kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
-        except Interrupted:
+        except (Interrupted, GenerationCancelled):
             pipe.maybe_free_model_hooks()
             log.info("Generation cancelled")
             raise GenerationCancelled() from None
@@ -158,12 +209,11 @@ class Engine:
             raise
         finally:
             capture.restore()
-        if request.mode is Mode.INPAINT:
-            paste = maskmath.composite_mask(request.mask, request.mask_feather)
-            images = [maskmath.composite(request.init_image, img, paste) for img in images]
-        return Finished(images=images, recipes=[self._recipe(request, i) for i in range(len(images))])
+        return images, pipe.num_timesteps
 
-    def _call_arguments(self, request: GenerationRequest) -> dict:
+    def _call_arguments(self, request: GenerationRequest, init=None) -> dict:
+        """The pipeline's keyword arguments for ``request``; ``init`` (a later pass's input: the previous
+        pass's output upscaled to the request's size, images or latents) makes it image-to-image from that."""
         generators = [torch.Generator("cpu").manual_seed(request.seed + i) for i in range(request.batch_size)]
         kwargs = dict(
             num_inference_steps=request.steps,
@@ -172,6 +222,12 @@ class Engine:
             generator=generators,
             output_type="pil",
         )
+        if init is not None:
+            kwargs.update(image=init, strength=request.strength)
+            if self._loaded.inpaint_unet:  # everything masked: the inpainting UNet refines the whole picture
+                full = Image.new("L", (request.width, request.height), 255)
+                kwargs.update(mask_image=full, width=request.width, height=request.height)
+            return kwargs
         mode = request.mode
         if mode is Mode.TEXT_TO_IMAGE and self._loaded.inpaint_unet:
             # An inpainting UNet makes a picture from nothing when everything is masked over a blank image.
@@ -219,4 +275,5 @@ class Engine:
             batch_index=index,
             clip_skip=request.clip_skip,
             app_version=__version__,
+            hires=request.hires,
         )

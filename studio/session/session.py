@@ -56,6 +56,7 @@ class Session(QObject):
     recipe_found = Signal(str, object)  # an image file and the CheckedRecipe it carries
     model_loaded = Signal(object)  # the ModelInfo of a model that has just loaded (not of one kept after a failure)
     model_failed = Signal(str)  # the source of a model that could not be loaded
+    upscaled = Signal(QImage)  # an image upscaled by an upscaler model
     cancelled = Signal()
     error = Signal(str)  # one sentence for the user; the log has the details
 
@@ -92,6 +93,8 @@ class Session(QObject):
         worker.finished.connect(self._on_finished)
         worker.cancelled.connect(self._on_cancelled)
         worker.failed.connect(self._on_failed)
+        worker.upscale_progress.connect(self._on_upscale_progress)
+        worker.upscaled.connect(self._on_upscaled)
 
     # -- questions the window asks ---------------------------------------------------------------
     def generate_blocker(self) -> str | None:
@@ -276,6 +279,25 @@ class Session(QObject):
         self.busy = False
         self.progress = None
         self.error.emit(message)
+
+    # -- upscaling with a model -------------------------------------------------------------------
+    def upscale(self, image: QImage, upscaler: str, scale: float = 0.0) -> bool:
+        """Upscale ``image`` in the engine thread (progress per tile, Esc cancels); ``upscaled`` brings it back."""
+        if self.busy:
+            return False
+        self.progress = None
+        self._clock.start()
+        self.busy = True
+        self._engine.upscale(QImage(image), upscaler, scale)
+        return True
+
+    def _on_upscale_progress(self, done: int, total: int) -> None:
+        self.progress = self._clock.update(done, total)
+
+    def _on_upscaled(self, image: QImage) -> None:
+        self.busy = False
+        self.progress = None
+        self.upscaled.emit(image)
 
     # -- images brought in -----------------------------------------------------------------------
     def look_for_recipe(self, path: str) -> None:

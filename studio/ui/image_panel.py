@@ -10,6 +10,7 @@ from studio.core.request import Mode
 from studio.core.settings import Settings
 from studio.ui.extend_button import ExtendButton
 from studio.ui.recipe_restore import set_within
+from studio.ui.upscale_button import UpscaleButton
 
 MODE_LABELS = {Mode.TEXT_TO_IMAGE: "Text to image", Mode.IMAGE_TO_IMAGE: "Image to image", Mode.INPAINT: "Inpaint"}
 
@@ -58,6 +59,7 @@ class ImagePanel(QWidget):
         self.padding_spin = QSpinBox(objectName="paddingSpin", minimum=0, maximum=1024, singleStep=16, suffix=" px")
         self.padding_spin.setToolTip("Context around the mask the model sees when only the masked region is generated.")
         self.extend_button = ExtendButton()
+        self.upscale_button = UpscaleButton()
 
         self._form = QFormLayout(self)
         self._form.setContentsMargins(0, 0, 0, 0)
@@ -68,6 +70,7 @@ class ImagePanel(QWidget):
         self._form.addRow("", self.only_masked_check)
         self._form.addRow("Padding", self.padding_spin)
         self._form.addRow("Outpaint", self.extend_button)
+        self._form.addRow("Upscale", self.upscale_button)
 
         self.mode_combo.currentIndexChanged.connect(self._refresh)
         self.mode_combo.currentIndexChanged.connect(self.changed)
@@ -151,6 +154,7 @@ class ImagePanel(QWidget):
             self._form.setRowVisible(widget, mode is Mode.INPAINT)
         self.padding_spin.setEnabled(self.only_masked())
         self.extend_button.setEnabled(has_image)
+        self.upscale_button.setEnabled(has_image)
         if mode is not self._mode:
             self._mode = mode
             self.mode_changed.emit(mode)

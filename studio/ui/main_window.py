@@ -170,6 +170,8 @@ class MainWindow(QMainWindow):
         self.image_panel.changed.connect(self._show_generation_size)
         self.canvas.image_changed.connect(self._show_generation_size)
         self.image_panel.extend_button.extend.connect(self.extend_canvas)
+        self.image_panel.upscale_button.upscale.connect(self.upscale_image)
+        s.upscaled.connect(self._upscaled)
         self.result_bar.use_button.clicked.connect(self.use_result)
         self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
         self.results_strip.picked.connect(self._show_result)
@@ -205,6 +207,16 @@ class MainWindow(QMainWindow):
         if self._shown is not None and self.canvas.showing_result():
             return self._shown
         return self.canvas.image()
+    def upscale_image(self, upscaler: str, scale: float) -> None:
+        """The result shown (else the canvas image), upscaled by a model in the engine thread."""
+        picture = self._picture()
+        image = picture.image if isinstance(picture, Result) else picture
+        if image is not None and self.session.upscale(image, upscaler, scale):
+            self.message_bar.hide()
+
+    def _upscaled(self, image) -> None:
+        self.canvas.set_image(image)  # Ctrl+Z brings back the picture before
+        self.status.showMessage(f"Upscaled to {image.width()}x{image.height()}.", 5000)
 
     def show_error(self, message: str) -> None:
         self.message_bar.show_message(message, "error")

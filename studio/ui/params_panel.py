@@ -1,4 +1,4 @@
-"""Generation parameters: seed, steps, CFG, size, scheduler and batch size."""
+"""Generation parameters: seed, steps, CFG, size, scheduler, batch size and hires fix."""
 
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QValidator
@@ -19,6 +19,7 @@ from studio.core.recipe import Recipe
 from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
 from studio.core.samplers import SAMPLER_LABELS, scheduler_from_label
 from studio.core.settings import Settings
+from studio.ui.hires_group import HiresGroup
 from studio.ui.recipe_restore import set_within
 from studio.ui.sizes import foreign_preset, native_sizes, size_label
 
@@ -101,6 +102,9 @@ class ParamsPanel(QWidget):
         self.batch_spin.setToolTip("Images per generation (seeds seed, seed+1, ...).")
         form.addRow("Batch", self.batch_spin)
 
+        self.hires_group = HiresGroup()
+        form.addRow(self.hires_group)
+
         self.set_family(ModelFamily.SD1)
         self.random_seed_check.toggled.connect(self.seed_spin.setDisabled)
         self.reuse_seed_button.clicked.connect(self._reuse_seed)
@@ -120,6 +124,7 @@ class ParamsPanel(QWidget):
         index = self.scheduler_combo.findData(settings.scheduler)
         self.scheduler_combo.setCurrentIndex(max(index, 0))
         self.batch_spin.setValue(settings.batch_size)
+        self.hires_group.load(settings)
 
     def store(self, settings: Settings) -> None:
         settings.random_seed = self.random_seed_check.isChecked()
@@ -129,6 +134,7 @@ class ParamsPanel(QWidget):
         settings.width, settings.height = self.size()
         settings.scheduler = self.scheduler_combo.currentData()
         settings.batch_size = self.batch_spin.value()
+        self.hires_group.store(settings)
 
     # -- what a request needs ------------------------------------------------------------------
     def request_fields(self) -> dict:
@@ -141,6 +147,7 @@ class ParamsPanel(QWidget):
             height=height,
             scheduler=self.scheduler_combo.currentData() or None,
             batch_size=self.batch_spin.value(),
+            hires=self.hires_group.hires(),
         )
 
     def size(self) -> tuple[int, int]:
@@ -173,6 +180,7 @@ class ParamsPanel(QWidget):
         if recipe.mode == "txt2img":
             set_within(self.width_spin, round(recipe.width / 8) * 8, "Width", adjusted)
             set_within(self.height_spin, round(recipe.height / 8) * 8, "Height", adjusted)
+            self.hires_group.apply(recipe.hires)
         return adjusted
 
     def follow_image(self, on: bool, size: tuple[int, int] | None = None) -> None:
@@ -181,6 +189,7 @@ class ParamsPanel(QWidget):
         for widget, tip in ((self.size_combo, SIZE_TIP), (self._size_row, "")):
             widget.setEnabled(not on)
             widget.setToolTip(FOLLOWS_IMAGE if on else tip)
+        self.hires_group.follow_image(on)
         if on and self._own_size is None:
             self._own_size = self.size()
         elif not on and self._own_size is not None:
@@ -239,6 +248,7 @@ class ParamsPanel(QWidget):
             return  # the spins show the image's size, not the user's
         index = self.size_combo.findData(_size_key(*self.size()))
         self.size_combo.setCurrentIndex(index if index >= 0 else self.size_combo.count() - 1)
+        self.hires_group.set_base_size(*self.size())
         self.size_changed.emit(*self.size())
 
 

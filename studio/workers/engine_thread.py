@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtGui import QImage
 
 from studio.core.cancel import CancelToken
 from studio.core.request import GenerationRequest
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 class EngineThread(QObject):
     _load_requested = Signal(str)
     _generate_requested = Signal(object, object)
+    _upscale_requested = Signal(QImage, str, float, object)
 
     def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -30,6 +32,7 @@ class EngineThread(QObject):
         self._thread.started.connect(self.worker.name_thread)
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
+        self._upscale_requested.connect(self.worker.upscale)
         self._token: CancelToken | None = None
         self._thread.start()
 
@@ -39,6 +42,10 @@ class EngineThread(QObject):
     def generate(self, request: GenerationRequest) -> None:
         self._token = CancelToken()
         self._generate_requested.emit(request, self._token)
+
+    def upscale(self, image: QImage, upscaler: str, scale: float) -> None:
+        self._token = CancelToken()
+        self._upscale_requested.emit(image, upscaler, scale, self._token)
 
     def cancel(self) -> None:
         """Stop the running (or queued) generation within one UNet block; callable from the GUI thread."""

@@ -1,4 +1,4 @@
-"""The engine's side of the thread boundary: loads models and runs generations, reporting through signals.
+"""The engine's side of the thread boundary: loads models, runs generations and upscales, reporting through signals.
 
 The worker lives in the engine thread, so its slots run there and may block for as long as inference takes.
 ``make_engine`` is called on the first load, in that thread: importing the engine (and torch) happens there,
@@ -16,7 +16,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.request import GenerationRequest
-from studio.workers.images import array_to_qimage
+from studio.workers.images import array_to_qimage, pil_to_qimage, qimage_to_pil
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ class EngineWorker(QObject):
     finished = Signal(object)  # studio.core.events.Finished (images not saved yet)
     cancelled = Signal()
     failed = Signal(str)
+    upscale_progress = Signal(int, int)  # tiles done, tiles in all
+    upscaled = Signal(QImage)
 
     def __init__(self, make_engine: Callable[[], object]) -> None:
         super().__init__()
@@ -78,6 +80,27 @@ class EngineWorker(QObject):
             self.failed.emit(f"The generation failed unexpectedly ({type(exc).__name__}); details are in the log.")
         else:
             self.finished.emit(result)
+
+    @Slot(QImage, str, float, object)
+    def upscale(self, image: QImage, upscaler: str, scale: float, cancel: CancelToken) -> None:
+        """``image`` upscaled by an upscaler model (``scale`` 0: the model's own); needs no diffusion model."""
+        try:
+            if cancel.cancelled:
+                raise GenerationCancelled()
+            if self._engine is None:
+                self._engine = self._make_engine()
+            result = self._engine.upscalers.upscale(qimage_to_pil(image), upscaler, scale=scale or None,
+                                                    on_progress=self.upscale_progress.emit, cancel=cancel)
+        except GenerationCancelled:
+            self.cancelled.emit()
+        except StudioError as exc:
+            log.warning("Upscaling failed: %s", exc)
+            self.failed.emit(str(exc))
+        except Exception as exc:
+            log.exception("Upscaling failed")
+            self.failed.emit(f"Upscaling failed unexpectedly ({type(exc).__name__}); details are in the log.")
+        else:
+            self.upscaled.emit(pil_to_qimage(result))
 
     def _report_step(self, update: StepUpdate) -> None:
         self.step.emit(update.step, update.total, array_to_qimage(update.preview))

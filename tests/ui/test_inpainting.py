@@ -101,13 +101,17 @@ def test_only_the_masked_region_of_a_large_image_is_generated_and_pasted_back(op
     paint(qtbot, window.canvas, (600, 400), (660, 430), size=30)
     painted = array(window.canvas.mask())
     window.image_panel.feather_spin.setValue(4)
+    window.params.steps_spin.setValue(2)  # the crop is rendered at the model's 512x512: one denoising step (2 x 0.75)
     previews = []
     window.session.preview.connect(lambda _: previews.append(window.canvas._overlay_box))
 
     saved, out = generate(qtbot, window)
 
     sent = engine_of(window).requests[-1]
-    assert sent.width <= 512 and sent.height <= 512
+    box = window.session.preview_box  # the crop of the canvas that was generated
+    crop_w, crop_h = box[2] - box[0], box[3] - box[1]
+    assert sent.width > crop_w and sent.height > crop_h  # the small crop is rendered at the model's size
+    assert abs(sent.width * sent.height - 512 * 512) / (512 * 512) < 0.05
     src = np.asarray(Image.open(source).convert("RGB"))
     assert out.shape == src.shape == (900, 1200, 3)
     ys, xs = np.nonzero(painted)
@@ -116,7 +120,7 @@ def test_only_the_masked_region_of_a_large_image_is_generated_and_pasted_back(op
     assert changed_x.size > 0
     assert xs.min() - grown <= changed_x.min() and changed_x.max() <= xs.max() + grown
     assert ys.min() - grown <= changed_y.min() and changed_y.max() <= ys.max() + grown
-    box = window.session.preview_box  # previews were drawn over the region being generated, not the whole canvas
+    # previews were drawn over the region being generated, not the whole canvas
     assert previews and all(p is not None and p.getCoords()[:2] == box[:2] for p in previews)
     assert box[2] - box[0] < 400 and box[3] - box[1] < 400
 
