@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from studio import cli
@@ -48,13 +49,15 @@ def test_hires_tuning_without_turning_it_on_is_one_sentence_and_writes_nothing(t
     assert list(outputs_dir().glob("*.png")) == []
 
 
-def test_impossible_hires_values_are_refused_before_the_model_loads(tmp_path, capsys):
-    missing = tmp_path / "no-model"  # never reached: the values are checked first
-    assert cli.main(_gen(missing, "--hires-scale", "9")) == 2
+def test_impossible_hires_values_are_refused_before_the_model_loads(tiny_sd_dir, tmp_path, capsys, monkeypatch):
+    import studio.engine.engine as engine_module
+
+    monkeypatch.setattr(engine_module.Engine, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    assert cli.main(_gen(tiny_sd_dir, "--hires-scale", "9")) == 2
     assert capsys.readouterr().err.strip() == "error: Hires scale must be between 1 and 4 (got 9)."
-    assert cli.main(_gen(missing, "--hires-size", "128x100")) == 2
+    assert cli.main(_gen(tiny_sd_dir, "--hires-size", "128x100")) == 2
     assert capsys.readouterr().err.strip() == "error: Hires height must be a multiple of 8 (got 100)."
     image = tmp_path / "in.png"
     Image.new("RGB", (64, 64)).save(image)
-    assert cli.main(_gen(missing, "--hires-scale", "2", "--image", str(image))) == 2
+    assert cli.main(_gen(tiny_sd_dir, "--hires-scale", "2", "--image", str(image))) == 2
     assert "Hires fix is for text-to-image" in capsys.readouterr().err

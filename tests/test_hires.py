@@ -11,7 +11,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.hires import HiresPass
 from studio.core.metadata import format_parameters, read_recipe, recipe_from_parameters
-from studio.core.outputs import write_png
+from studio.core.outputs import write_image
 from studio.core.request import GenerationRequest
 from studio.engine.engine import Engine
 
@@ -112,7 +112,7 @@ def test_the_recipe_records_hires_as_a1111_writes_it_and_restores_it(sd_engine, 
                   "Hires upscaler: Latent", "Hires prompt: sharp details", "Hires sampler: DPM++ 2M"):
         assert field in text
     assert "Hires resize" not in text
-    saved = write_png(tmp_path / "out.png", result.images[0], recipe)
+    saved = write_image(tmp_path / "out.png", result.images[0], recipe)
     assert read_recipe(saved) == recipe  # the JSON recipe
     from_text = recipe_from_parameters(text)  # the A1111 text alone
     assert (from_text.mode, from_text.hires) == ("txt2img", hires)

@@ -6,7 +6,7 @@ from PIL import Image
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
 from studio.core.metadata import recipe_from_parameters
-from studio.core.recipe import Recipe
+from studio.core.recipe import Recipe, check_recipe
 from studio.core.request import GenerationRequest
 
 
@@ -75,7 +75,8 @@ def test_a_damaged_hires_record_in_the_json_recipe_is_dropped():
     assert Recipe.from_dict({**base, "hires": {"bogus": 1}}).hires == HiresPass()
     assert Recipe.from_dict({**base, "hires": {"scale": 3, "future": True}}).hires == HiresPass(scale=3)
     crafted = {"scale": "2", "steps": 1.5, "upscaler": ["x"], "width": True, "prompt": 3, "strength": 0.4}
-    assert Recipe.from_dict({**base, "hires": crafted}).hires == HiresPass(strength=0.4)
+    checked = check_recipe({**base, "hires": crafted})  # one unusable value: the record is left out, and named
+    assert checked.recipe.hires is None and checked.skipped == ("hires",)
 
 
 def test_crafted_hires_numbers_fall_back_to_defaults():

@@ -15,7 +15,7 @@ from PIL import Image
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
 from studio.core.metadata import read_recipe
-from studio.core.outputs import write_png
+from studio.core.outputs import write_image
 from studio.core.paths import models_dir
 from studio.core.request import GenerationRequest
 
@@ -126,6 +126,6 @@ def test_hires_fix_with_an_upscaler_model_refines_its_output(tiny_sd_dir, tmp_pa
     assert result.images[0].size == (128, 128)
     lanczos = engine.generate(replace(request, hires=replace(request.hires, upscaler="Lanczos")))
     assert not np.array_equal(np.asarray(result.images[0]), np.asarray(lanczos.images[0]))
-    saved = write_png(tmp_path / "out.png", result.images[0], result.recipes[0])
+    saved = write_image(tmp_path / "out.png", result.images[0], result.recipes[0])
     assert read_recipe(saved).hires.upscaler == "2x-tiny-compact"
     assert "Hires upscaler: 2x-tiny-compact" in Image.open(saved).info["parameters"]

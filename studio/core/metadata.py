@@ -121,11 +121,15 @@ def _hires_from(fields: dict[str, str]) -> HiresPass | None:
     size = _SIZE.match(fields.get("Hires resize", "").strip())
     width, height = (int(size[1]), int(size[2])) if size and int(size[1]) and int(size[2]) else (None, None)
     sampler = fields.get("Hires sampler", "")
-    scale, strength = _float(fields.get("Hires upscale"), defaults.scale), _float(fields.get("Denoising strength"), 0.7)
+
+    def number(key: str, parse, default: float) -> float:
+        value = parse(fields[key]) if key in fields else default
+        return value if isinstance(value, (int, float)) and math.isfinite(value) else default
+
     return HiresPass(
-        scale=scale if math.isfinite(scale) else defaults.scale,
-        strength=strength if math.isfinite(strength) else 0.7,  # A1111's default
-        steps=max(0, _int(fields.get("Hires steps"), 0)),
+        scale=number("Hires upscale", _float, defaults.scale),
+        strength=number("Denoising strength", _float, 0.7),  # A1111's default
+        steps=max(0, int(number("Hires steps", _int, 0))),
         upscaler=fields.get("Hires upscaler", "").strip() or defaults.upscaler,
         width=width,
         height=height,

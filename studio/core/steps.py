@@ -2,7 +2,8 @@
 
 Samplers do not always run the number of steps asked: PLMS (diffusers' PNDM) adds a warm-up timestep (21
 for 20), and image-to-image or inpainting at strength ``s`` skips the first part of the schedule (diffusers runs
-``int(steps * s)`` of them). Progress is shown in the user's steps, so 20 asked reads "20/20" at the end.
+``int(steps * s)`` of them). Progress is shown in the user's steps, so 20 asked reads "20/20" at the end; with
+hires fix, the steps of both passes.
 """
 
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ class StepPlan:
     @classmethod
     def of(cls, request: GenerationRequest) -> "StepPlan":
         if request.mode is Mode.TEXT_TO_IMAGE or request.strength >= 1:
-            return cls(request.steps, request.steps)
+            steps = request.steps + (request.hires.steps_for(request.steps) if request.hires else 0)
+            return cls(steps, steps)  # with hires fix, one bar counts both passes' steps
         runs = max(1, min(int(request.steps * request.strength), request.steps))
         return cls(request.steps, runs, request.strength if runs < request.steps else None)
 

@@ -7,11 +7,12 @@ A result is exported as the PNG the app saved, byte for byte, so its ``parameter
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QImage
 
 from studio.core.atomic import atomic_write_bytes
 from studio.session import Result
+from studio.ui.background import start_detached
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,6 @@ class ImageExport(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
         self._reply = _Reply(self)
         self._reply.saved.connect(self.saved)
         self._reply.encoded.connect(self._to_clipboard)
@@ -64,7 +63,7 @@ class ImageExport(QObject):
             else:
                 _answer(reply.saved, str(path))
 
-        self._pool.start(run)
+        start_detached(run, "image-export", finish_before_exit=True)
 
     def copy(self, picture: Picture) -> None:
         """Put ``picture`` on the clipboard: as PNG data (a result with its recipe) and as an image."""
@@ -80,10 +79,7 @@ class ImageExport(QObject):
             else:
                 _answer(reply.encoded, data, image)
 
-        self._pool.start(run)
-
-    def wait(self) -> None:
-        self._pool.waitForDone()
+        start_detached(run, "image-export")
 
     @Slot(bytes, QImage)
     def _to_clipboard(self, data: bytes, image: QImage) -> None:

@@ -4,11 +4,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QMimeData, QObject, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from studio.core.errors import StudioError
 from studio.ui.canvas.decoding import decode_bytes, decode_file
+from studio.ui.background import start_detached
 
 # Encoded image data as browsers and image editors put it on drags and the clipboard, best first.
 log = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ class ImageLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(2)
         self._reply = _Reply(self)
         self._reply.done.connect(self._on_done)
         self._reply.failed.connect(self._on_failed)
@@ -95,7 +94,7 @@ class ImageLoader(QObject):
                 pass  # the canvas was deleted (or the app closed) while decoding: nobody to tell
 
         self._set_busy(True)
-        self._pool.start(run)
+        start_detached(run, "image-decode")
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
