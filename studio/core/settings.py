@@ -44,6 +44,7 @@ class Settings:
     recent_models: list[str] = field(default_factory=list)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     splitter_sizes: list[int] = field(default_factory=list)
+    model_folders: list[str] = field(default_factory=list)  # extra library folders (A1111/ComfyUI models/ too)
 
 
 @dataclass(frozen=True)
