@@ -1,4 +1,4 @@
-"""The headless command line: ``studio generate`` and ``studio info``, on the same engine as the window."""
+"""The headless command line: ``studio generate``, ``studio info`` and ``studio models``, on the same engine as the window."""
 
 import argparse
 import logging
@@ -14,14 +14,17 @@ from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.metadata import format_parameters, read_recipe
+from studio.core.model_folders import ModelKind, configured_folders
+from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_png
+from studio.core.paths import models_dir
 from studio.core.prompt_syntax import prompt_notices
 from studio.core.request import GenerationRequest
 from studio.core.samplers import SCHEDULER_NAMES
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "info")
+COMMANDS = ("generate", "info", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="print the recipe stored in an image")
     info.add_argument("image", type=Path)
+
+    models = sub.add_parser("models", help="list the models the library finds (kind, family, name, path)")
+    models.add_argument("--kind", choices=[kind.value for kind in ModelKind], default=None, help="only this kind")
     return parser
 
 
@@ -151,4 +157,17 @@ def _info(args) -> int:
     return 0
 
 
-_COMMANDS = {"generate": _generate, "info": _info}
+def _models(args) -> int:
+    entries = [e for e in scan(configured_folders()) if args.kind is None or e.kind.value == args.kind]
+    rows = [(e.kind.value, e.family_label, e.name, str(e.path) + (f"  ({e.problem})" if e.problem else ""))
+            for e in entries]
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(_MODEL_COLUMNS[:3])]
+    for row in [_MODEL_COLUMNS, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    if not rows:
+        print(f"(nothing found; put models in {models_dir()} or add folders in the settings)", file=sys.stderr)
+    return 0
+
+
+_MODEL_COLUMNS = ("KIND", "FAMILY", "NAME", "PATH")
+_COMMANDS = {"generate": _generate, "info": _info, "models": _models}
