@@ -10,6 +10,7 @@ from PIL import Image
 
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
+from studio.core.extra_networks import lora_refs, resolve_loras, with_lora_aliases
 from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--model", required=True, help="diffusers folder, .safetensors checkpoint or hub id")
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--negative", default="", help="negative prompt")
+    gen.add_argument("--lora", action="append", default=[], metavar="NAME[:W]",
+                     help="apply a LoRA from the LoRA folders (repeatable); the same as <lora:NAME:W> in --prompt")
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
     gen.add_argument("--steps", type=int, default=25)
     gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
@@ -92,7 +95,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
     image = load_image(args.image) if args.image else None
     mask = load_mask(args.mask, size=image.size) if args.mask else None
     template = GenerationRequest(
-        prompt=args.prompt,
+        prompt=with_lora_aliases(args.prompt, args.lora),
         negative_prompt=args.negative,
         seed=args.seed,
         steps=args.steps,
@@ -106,7 +109,8 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         clip_skip=args.clip_skip,
     )
     template.validate()
-    for notice in prompt_notices(args.prompt, args.negative):
+    resolve_loras(lora_refs(template.prompt, template.negative_prompt), configured_folders())  # before the load
+    for notice in prompt_notices(template.prompt, args.negative):
         print(f"note: {notice}", file=sys.stderr)
     if image is not None and not 0 < args.strength <= 1:
         raise StudioError(f"Strength must be above 0 and at most 1 (got {args.strength:g}).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from studio import cli
 from studio.core.paths import models_dir
 from studio.core.settings import Settings, save_settings
@@ -39,3 +41,40 @@ def test_models_on_empty_folders_says_where_to_put_them(capsys):
     captured = capsys.readouterr()
     assert [line.split() for line in captured.out.splitlines()] == [["KIND", "FAMILY", "NAME", "PATH"]]
     assert str(models_dir()) in captured.err
+
+
+def _gen(model, out, *extra: str) -> list[str]:
+    return ["generate", "--model", str(model), "--prompt", "a lighthouse", "--steps", "2", "--width", "64",
+            "--height", "64", "--device", "cpu", "--seed", "3", "--out", str(out), *extra]
+
+
+def test_lora_option_is_the_prompt_tag_and_is_recorded(tiny_sd_dir, tmp_path, capsys):
+    import numpy as np
+    from diffusers import DiffusionPipeline
+    from PIL import Image
+
+    from studio.core.hashing import addnet_hash
+    from studio.core.metadata import read_recipe
+    from tests.tiny_networks import kohya_lora
+
+    pipe = DiffusionPipeline.from_pretrained(tiny_sd_dir, local_files_only=True)
+    lora = kohya_lora(pipe, models_dir() / "loras" / "sub" / "ink.safetensors")
+    assert cli.main(_gen(tiny_sd_dir, tmp_path / "alias.png", "--lora", "sub/ink:0.7")) == 0
+    assert cli.main([*_gen(tiny_sd_dir, tmp_path / "tag.png")[:-4], "--prompt", "a lighthouse <lora:sub/ink:0.7>",
+                     "--seed", "3", "--out", str(tmp_path / "tag.png")]) == 0
+    assert cli.main(_gen(tiny_sd_dir, tmp_path / "plain.png")) == 0
+    alias, tag, plain = (np.asarray(Image.open(tmp_path / f"{n}.png")) for n in ("alias", "tag", "plain"))
+    assert np.array_equal(alias, tag) and not np.array_equal(alias, plain)
+    recipe = read_recipe(tmp_path / "alias.png")
+    assert recipe.prompt == "a lighthouse <lora:sub/ink:0.7>"
+    assert recipe.lora_hashes == f"sub/ink: {addnet_hash(lora)[:12]}"
+
+
+def test_an_unknown_lora_is_refused_before_the_model_loads(tiny_sd_dir, tmp_path, capsys, monkeypatch):
+    import studio.engine.engine as engine_module
+
+    monkeypatch.setattr(engine_module.Engine, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    assert cli.main(_gen(tiny_sd_dir, tmp_path / "x.png", "--lora", "nowhere")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: The prompt asks for the LoRA 'nowhere'") and err.count("\n") == 0
+    assert not (tmp_path / "x.png").exists()

@@ -7,7 +7,7 @@ from enum import Enum
 from PIL import Image
 
 from studio.core.errors import StudioError
-from studio.core.prompt_syntax import extract_extra_networks
+from studio.core.extra_networks import lora_refs, unsupported_networks
 from studio.core.samplers import SCHEDULER_NAMES
 
 MAX_SEED = 2**32 - 1
@@ -96,10 +96,10 @@ class GenerationRequest:
             raise StudioError(f"Mask feather must be between 0 and 256 pixels (got {self.mask_feather}).")
         if not 1 <= self.clip_skip <= MAX_CLIP_SKIP:
             raise StudioError(f"Clip skip must be between 1 and {MAX_CLIP_SKIP} (got {self.clip_skip}).")
-        for text in (self.prompt, self.negative_prompt):
-            networks = extract_extra_networks(text)[1]
-            if networks:  # LoRA support comes later; never drop the tag silently
-                raise StudioError(
-                    f"The prompt asks for {networks[0].tag}, but LoRA and other extra-network tags are not "
-                    "supported yet; remove the tag to generate."
-                )
+        lora_refs(self.prompt, self.negative_prompt)  # a malformed <lora:...> tag is one sentence here
+        unsupported = unsupported_networks(self.prompt, self.negative_prompt)
+        if unsupported:  # never drop a tag silently
+            raise StudioError(
+                f"The prompt asks for {unsupported[0].tag}, but only <lora:...> extra-network tags are "
+                "supported; remove the tag to generate."
+            )

@@ -15,11 +15,15 @@ from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
+from studio.core.extra_networks import lora_refs, resolve_loras
+from studio.core.hashing import SHORT_NETWORK_HASH, network_hash
+from studio.core.model_folders import LibraryFolder, configured_folders
 from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
 from studio.engine import memory
+from studio.engine.adapters import LoraAdapters
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, load_pipeline
@@ -45,9 +49,12 @@ _AUTO_PIPELINES = {
 class Engine:
     """Owns one diffusers pipeline. Not thread-safe: use it from one thread (the worker's or the CLI's)."""
 
-    def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto") -> None:
-        """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off"."""
+    def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto",
+                 library: Callable[[], list[LibraryFolder]] = configured_folders) -> None:
+        """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
+        ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up."""
         self.device: DeviceChoice = choose_device(device)
+        self._library = library
         self.offload = offload and self.device.accelerated
         self.previews = previews
         self._loaded: LoadedPipeline | None = None
@@ -62,6 +69,7 @@ class Engine:
             loaded.pipe.enable_model_cpu_offload(device=self.device.device)
         self._loaded = loaded
         self._pipes = {}
+        self._adapters = LoraAdapters(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
@@ -118,6 +126,7 @@ class Engine:
             raise StudioError("No model is loaded yet; choose a model first.")
         request = request.with_concrete_seed()
         request.validate()
+        lora_hashes = self._apply_loras(request)
         cancel = cancel or CancelToken()
         pipe = self._pipeline(request.mode)
         pipe.scheduler = make_scheduler(request.scheduler, self._base_scheduler)
@@ -158,7 +167,14 @@ class Engine:
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
             images = [maskmath.composite(request.init_image, img, paste) for img in images]
-        return Finished(images=images, recipes=[self._recipe(request, i) for i in range(len(images))])
+        recipes = [replace(self._recipe(request, i), lora_hashes=lora_hashes) for i in range(len(images))]
+        return Finished(images=images, recipes=recipes)
+
+    def _apply_loras(self, request: GenerationRequest) -> str:
+        """Load/unload/weigh the prompt's LoRAs; their A1111 ``Lora hashes`` text."""
+        wanted = resolve_loras(lora_refs(request.prompt, request.negative_prompt), self._library())
+        self._adapters.apply(wanted)
+        return ", ".join(f"{item.ref.name}: {network_hash(item.path)[:SHORT_NETWORK_HASH]}" for item in wanted)
 
     def _call_arguments(self, request: GenerationRequest) -> dict:
         generators = [torch.Generator("cpu").manual_seed(request.seed + i) for i in range(request.batch_size)]
