@@ -33,14 +33,14 @@ def _ours(engine, prompt: str, **kw) -> np.ndarray:
     return _pixels(engine.generate(_request(prompt, **kw)).images[0])
 
 
-def _theirs(pipe, prompt: str) -> np.ndarray:
+def _theirs(pipe, prompt: str, negative: str = "blurry") -> np.ndarray:
     """diffusers on its own, as the engine calls it (same scheduler, seed, size), with the tags taken out."""
     from diffusers import EulerDiscreteScheduler
 
     pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)
     req = _request(prompt)
     text = extract_extra_networks(req.prompt)[0]
-    image = pipe(prompt=text, negative_prompt=req.negative_prompt, num_inference_steps=req.steps,
+    image = pipe(prompt=text, negative_prompt=negative, num_inference_steps=req.steps,
                  guidance_scale=req.cfg_scale, width=req.width, height=req.height,
                  generator=[torch.Generator("cpu").manual_seed(req.seed)]).images[0]
     return _pixels(image)

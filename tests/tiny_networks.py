@@ -54,3 +54,25 @@ def loha_lora(path: Path) -> Path:
                f"{key}.hada_w2_a": torch.zeros(32, 4), f"{key}.hada_w2_b": torch.zeros(4, 32),
                f"{key}.alpha": torch.tensor(4.0)}, str(path))
     return path
+
+
+def embedding_vectors(encoder, count: int, seed: int = 3) -> torch.Tensor:
+    """``count`` random vectors as wide as ``encoder``'s token embeddings, at their scale."""
+    weight = encoder.get_input_embeddings().weight
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(count, weight.shape[1], generator=generator) * weight.std().item() * 3
+
+
+def sd_embedding(pipe, path: Path, count: int = 2, seed: int = 3) -> Path:
+    """A textual-inversion file as SD 1.x/2.x trainers write it: ``{"emb_params": (count, width)}``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"emb_params": embedding_vectors(pipe.text_encoder, count, seed)}, str(path))
+    return path
+
+
+def sdxl_embedding(pipe, path: Path, count: int = 2, seed: int = 3) -> Path:
+    """An SDXL embedding: ``clip_l`` for the first text encoder, ``clip_g`` for the second."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"clip_l": embedding_vectors(pipe.text_encoder, count, seed),
+               "clip_g": embedding_vectors(pipe.text_encoder_2, count, seed + 1)}, str(path))
+    return path

@@ -1,4 +1,5 @@
-"""LoRA references in a prompt, read as AUTOMATIC1111 reads ``<lora:NAME:WEIGHT>`` tags, and found on disk.
+"""LoRA references in a prompt, read as AUTOMATIC1111 reads ``<lora:NAME:WEIGHT>`` tags, and found on disk;
+and the textual-inversion embeddings a prompt uses (the word NAME, for a file NAME in an embeddings folder).
 
 - ``<lora:NAME>``: weight 1; ``<lora:NAME:W>``: W for the text encoder(s) and the UNet; ``<lora:NAME:TE:UNET>``
   (or the named ``te=``/``unet=`` forms): separate weights, as in A1111's ``networks`` extension.
@@ -12,6 +13,7 @@ encoder never sees them (``prompt_syntax`` takes them out).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +107,22 @@ def _weight(network: ExtraNetwork, text: str) -> float:
     if not -MAX_WEIGHT <= value <= MAX_WEIGHT:
         raise StudioError(f"The weight {value:g} in {network.tag} is out of range (-{MAX_WEIGHT:g} to {MAX_WEIGHT:g}).")
     return value
+
+
+def embeddings_in(prompts: tuple[str, ...], folders: list[LibraryFolder]) -> list[ModelEntry]:
+    """The embedding files whose name (the file stem, as A1111 names them) is a word of one of ``prompts``."""
+    texts = [extract_extra_networks(text)[0] for text in prompts]
+    if not any(text.strip() for text in texts):
+        return []
+    entries = scan([f for f in folders if f.kind in (ModelKind.EMBEDDING, None)])
+    used: dict[str, ModelEntry] = {}
+    for entry in entries:
+        if entry.kind is not ModelKind.EMBEDDING:
+            continue
+        word = entry.path.stem
+        pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])", re.IGNORECASE)
+        if word.lower() not in used and any(pattern.search(text) for text in texts):
+            if entry.problem:
+                raise StudioError(f"The embedding '{entry.path.name}' cannot be used: {entry.problem}")
+            used[word.lower()] = entry
+    return list(used.values())

@@ -15,8 +15,8 @@ from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
-from studio.core.extra_networks import lora_refs, resolve_loras
-from studio.core.hashing import SHORT_NETWORK_HASH, network_hash
+from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras
+from studio.core.hashing import SHORT_NETWORK_HASH, network_hash, sha256_of_file
 from studio.core.model_folders import LibraryFolder, configured_folders
 from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
@@ -24,6 +24,7 @@ from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
 from studio.engine import memory
 from studio.engine.adapters import LoraAdapters
+from studio.engine.embeddings import TextualInversions
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, load_pipeline
@@ -70,6 +71,7 @@ class Engine:
         self._loaded = loaded
         self._pipes = {}
         self._adapters = LoraAdapters(loaded.pipe)
+        self._embeddings = TextualInversions(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
@@ -126,7 +128,7 @@ class Engine:
             raise StudioError("No model is loaded yet; choose a model first.")
         request = request.with_concrete_seed()
         request.validate()
-        lora_hashes = self._apply_loras(request)
+        networks = self._apply_networks(request)
         cancel = cancel or CancelToken()
         pipe = self._pipeline(request.mode)
         pipe.scheduler = make_scheduler(request.scheduler, self._base_scheduler)
@@ -167,14 +169,21 @@ class Engine:
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
             images = [maskmath.composite(request.init_image, img, paste) for img in images]
-        recipes = [replace(self._recipe(request, i), lora_hashes=lora_hashes) for i in range(len(images))]
+        recipes = [replace(self._recipe(request, i), **networks) for i in range(len(images))]
         return Finished(images=images, recipes=recipes)
 
-    def _apply_loras(self, request: GenerationRequest) -> str:
-        """Load/unload/weigh the prompt's LoRAs; their A1111 ``Lora hashes`` text."""
-        wanted = resolve_loras(lora_refs(request.prompt, request.negative_prompt), self._library())
-        self._adapters.apply(wanted)
-        return ", ".join(f"{item.ref.name}: {network_hash(item.path)[:SHORT_NETWORK_HASH]}" for item in wanted)
+    def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:
+        """Load/unload/weigh the prompts' LoRAs and embeddings; their A1111 ``Lora hashes``/``TI hashes``."""
+        folders = self._library()
+        prompts = (request.prompt, request.negative_prompt)
+        loras = resolve_loras(lora_refs(*prompts), folders)
+        embeddings = embeddings_in(prompts, folders)
+        self._adapters.apply(loras)
+        self._embeddings.apply(embeddings)
+        return dict(
+            lora_hashes=", ".join(f"{i.ref.name}: {network_hash(i.path)[:SHORT_NETWORK_HASH]}" for i in loras),
+            ti_hashes=", ".join(f"{e.path.stem}: {sha256_of_file(e.path)[:SHORT_NETWORK_HASH]}" for e in embeddings),
+        )
 
     def _call_arguments(self, request: GenerationRequest) -> dict:
         generators = [torch.Generator("cpu").manual_seed(request.seed + i) for i in range(request.batch_size)]
