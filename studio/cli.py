@@ -10,7 +10,7 @@ from PIL import Image
 
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
-from studio.core.extra_networks import lora_refs, resolve_loras, with_lora_aliases
+from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
 from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--negative", default="", help="negative prompt")
     gen.add_argument("--lora", action="append", default=[], metavar="NAME[:W]",
                      help="apply a LoRA from the LoRA folders (repeatable); the same as <lora:NAME:W> in --prompt")
+    gen.add_argument("--vae", default="", metavar="NAME", help="decode with this VAE from the VAE folders instead of "
+                     "the model's own")
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
     gen.add_argument("--steps", type=int, default=25)
     gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
@@ -107,9 +109,11 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         strength=args.strength,
         mask_feather=args.feather,
         clip_skip=args.clip_skip,
+        vae=args.vae,
     )
     template.validate()
     resolve_loras(lora_refs(template.prompt, template.negative_prompt), configured_folders())  # before the load
+    resolve_vae(template.vae, configured_folders())
     for notice in prompt_notices(template.prompt, args.negative):
         print(f"note: {notice}", file=sys.stderr)
     if image is not None and not 0 < args.strength <= 1:

@@ -77,4 +77,7 @@ def test_an_unknown_lora_is_refused_before_the_model_loads(tiny_sd_dir, tmp_path
     assert cli.main(_gen(tiny_sd_dir, tmp_path / "x.png", "--lora", "nowhere")) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: The prompt asks for the LoRA 'nowhere'") and err.count("\n") == 0
+    assert cli.main(_gen(tiny_sd_dir, tmp_path / "x.png", "--vae", "nowhere")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: There is no VAE called 'nowhere'") and err.count("\n") == 0
     assert not (tmp_path / "x.png").exists()

@@ -76,3 +76,18 @@ def sdxl_embedding(pipe, path: Path, count: int = 2, seed: int = 3) -> Path:
     save_file({"clip_l": embedding_vectors(pipe.text_encoder, count, seed),
                "clip_g": embedding_vectors(pipe.text_encoder_2, count, seed + 1)}, str(path))
     return path
+
+
+def ldm_vae(pipe, path: Path, seed: int = 5) -> tuple[Path, object]:
+    """Another VAE of ``pipe``'s architecture (other random weights), saved in the original LDM layout as A1111
+    VAE files are; returns the file and the diffusers module with the same weights."""
+    from diffusers import AutoencoderKL
+
+    from tests.tiny_models import _vae_to_ldm
+
+    torch.manual_seed(seed)
+    vae = AutoencoderKL.from_config(pipe.vae.config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = _vae_to_ldm({k: v.contiguous() for k, v in vae.state_dict().items()}, dict(pipe.vae.config))
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path, vae

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from studio.core.errors import StudioError
 from studio.core.model_folders import LibraryFolder, ModelKind
-from studio.core.model_scan import ModelEntry, find_entry, scan
+from studio.core.model_scan import MODEL_SUFFIXES, ModelEntry, find_entry, scan
 from studio.core.prompt_syntax import ExtraNetwork, extract_extra_networks
 
 LORA_KINDS = ("lora", "lyco")  # A1111 reads <lyco:...> as a LoRA too
@@ -69,6 +69,21 @@ def resolve_loras(refs: tuple[LoraRef, ...], folders: list[LibraryFolder]) -> li
         return []
     entries = scan([f for f in folders if f.kind in (ModelKind.LORA, None)])
     return [ResolvedLora(ref, _lora_file(entries, ref)) for ref in refs]
+
+
+def resolve_vae(name: str, folders: list[LibraryFolder]) -> ModelEntry | None:
+    """The VAE file called ``name`` in the VAE folders; None for "" (the model's own VAE)."""
+    if not name.strip():
+        return None
+    entries = scan([f for f in folders if f.kind in (ModelKind.VAE, None)])
+    wanted = name.strip()
+    stem = wanted[: -len(Path(wanted).suffix)] if wanted.lower().endswith(MODEL_SUFFIXES) else wanted
+    entry = find_entry(entries, ModelKind.VAE, stem)  # A1111 records the file name, suffix included
+    if entry is None:
+        raise StudioError(f"There is no VAE called '{name.strip()}' in the VAE folders (see `studio models --kind vae`).")
+    if entry.problem:
+        raise StudioError(f"The VAE '{name.strip()}' cannot be used: {entry.problem}")
+    return entry
 
 
 def _lora_file(entries: list[ModelEntry], ref: LoraRef) -> Path:

@@ -44,6 +44,7 @@ class GenerationRequest:
     mask: Image.Image | None = field(default=None, compare=False, repr=False)
     mask_feather: int = 8
     clip_skip: int = 1  # A1111's meaning: 1 = the text encoder's last layer, 2 = the one before, ...
+    vae: str = ""  # a VAE file's name in the VAE folders; "" = the model's own
 
     @property
     def mode(self) -> Mode:

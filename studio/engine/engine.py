@@ -15,8 +15,8 @@ from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
-from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras
-from studio.core.hashing import SHORT_NETWORK_HASH, network_hash, sha256_of_file
+from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras, resolve_vae
+from studio.core.hashing import SHORT_MODEL_HASH, SHORT_NETWORK_HASH, network_hash, sha256_of_file
 from studio.core.model_folders import LibraryFolder, configured_folders
 from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
@@ -32,6 +32,7 @@ from studio.engine.previews import Previewer, X0Capture
 from studio.engine.prompt_encoding import prompt_arguments
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
+from studio.engine.vae import VaeChoice
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Engine:
         self._pipes = {}
         self._adapters = LoraAdapters(loaded.pipe)
         self._embeddings = TextualInversions(loaded.pipe)
+        self._vae = VaeChoice(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
@@ -173,14 +175,19 @@ class Engine:
         return Finished(images=images, recipes=recipes)
 
     def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:
-        """Load/unload/weigh the prompts' LoRAs and embeddings; their A1111 ``Lora hashes``/``TI hashes``."""
+        """Swap the VAE, load/unload/weigh the prompts' LoRAs and embeddings; what A1111 records of them."""
         folders = self._library()
         prompts = (request.prompt, request.negative_prompt)
         loras = resolve_loras(lora_refs(*prompts), folders)
         embeddings = embeddings_in(prompts, folders)
+        vae = resolve_vae(request.vae, folders)
+        if self._vae.apply(vae):
+            self._pipes = {}  # the mode pipelines hold the VAE they were made with; from_pipe is cheap
         self._adapters.apply(loras)
         self._embeddings.apply(embeddings)
         return dict(
+            vae=vae.path.name if vae else "",
+            vae_hash=sha256_of_file(vae.path)[:SHORT_MODEL_HASH] if vae else "",
             lora_hashes=", ".join(f"{i.ref.name}: {network_hash(i.path)[:SHORT_NETWORK_HASH]}" for i in loras),
             ti_hashes=", ".join(f"{e.path.stem}: {sha256_of_file(e.path)[:SHORT_NETWORK_HASH]}" for e in embeddings),
         )
