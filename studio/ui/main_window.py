@@ -28,9 +28,11 @@ from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
 from studio.core.workspace import Workspace
 from studio.session import ModelState, Result, Session
+from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.image_panel import ImagePanel
+from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
 from studio.ui.message_bar import MessageBar
 from studio.ui.model_picker import ModelPicker
@@ -40,6 +42,7 @@ from studio.ui.prompt_panel import PromptPanel
 from studio.ui.result_bar import ResultBar
 from studio.ui.results_strip import ResultsStrip
 from studio.ui.status_bar import StatusBar
+from studio.ui.vae_picker import VaePicker
 from studio.ui.workspace_binding import keep_workspace
 
 TITLE = "Latent Studio"
@@ -48,7 +51,8 @@ TITLE = "Latent Studio"
 class MainWindow(QMainWindow):
     closed = Signal()  # after the session has shut down and the settings are saved
 
-    def __init__(self, session: Session, settings: Settings, workspace: Workspace, notice: str | None = None) -> None:
+    def __init__(self, session: Session, settings: Settings, workspace: Workspace, notice: str | None = None,
+                 library: ModelLibrary | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(TITLE)
@@ -57,6 +61,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
 
         self.model_picker = ModelPicker()
+        self.library = library or ModelLibrary(parent=self)
+        self.vae_picker = VaePicker(self.library)
         self.prompts = PromptPanel()
         self.params = ParamsPanel()
         self.image_panel = ImagePanel()
@@ -78,6 +84,7 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
                            show_status=lambda text: self.status.showMessage(text, 5000))
         self._connect()
+        self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
         self.keeper.failed.connect(self.show_error)
@@ -91,6 +98,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(side)
         column.addWidget(QLabel("Model"))
         column.addWidget(self.model_picker)
+        column.addWidget(self.vae_picker)
         column.addSpacing(6)
         column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel), 1)
         buttons = QHBoxLayout()
@@ -179,6 +187,7 @@ class MainWindow(QMainWindow):
         request = GenerationRequest(
             prompt=self.prompts.prompt(),
             negative_prompt=self.prompts.negative_prompt(),
+            vae=self.vae_picker.choice(),
             **self.params.request_fields(),
             **self.image_panel.request_fields(),
         )
