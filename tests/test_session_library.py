@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 
+from studio.core import hashing
 from studio.core.model_folders import ModelKind, own_folders
 from studio.core.paths import models_dir
 from studio.session.library import ModelLibrary
@@ -41,19 +42,30 @@ def test_scan_runs_off_the_gui_thread_and_follows_changes_on_disk(qtbot, monkeyp
     library.close()
 
 
-def test_hashes_are_computed_in_the_background_and_then_known_from_the_cache(qtbot):
+def test_hashes_are_computed_in_the_background_and_then_known_from_the_cache(qtbot, monkeypatch):
     lora = write_safetensors(models_dir() / "loras" / "a.safetensors", kohya_lora_shapes(8))
     data = lora.read_bytes()
     addnet = hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):]).hexdigest()
+    emb = write_safetensors(models_dir() / "embeddings" / "e.safetensors", {"emb_params": (1, 8)})
     library = ModelLibrary(own_folders)
-    with qtbot.waitSignal(library.hash_ready, timeout=TIMEOUT) as ready:
+    with qtbot.waitSignal(library.hashes_ready, timeout=TIMEOUT,
+                          check_params_cb=lambda found: str(emb) in found) as ready:
         library.rescan()
-    assert ready.args == [str(lora), addnet]
     assert library.hash_of(library.find(ModelKind.LORA, "a")) == addnet
-    again = ModelLibrary(own_folders)  # a new session: the hash comes from the cache, with the scan
-    with qtbot.waitSignal(again.entries_changed, timeout=TIMEOUT):
+    assert library.hash_of(library.find(ModelKind.EMBEDDING, "e")) == hashlib.sha256(emb.read_bytes()).hexdigest()
+    assert ready.args[0][str(emb)] == library.hash_of(library.find(ModelKind.EMBEDDING, "e"))
+    calls = []
+
+    def counting_open(path, *args, **kwargs):  # a new session: the hashes come from the cache, no file is read
+        calls.append(path)
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(hashing, "open", counting_open, raising=False)
+    again = ModelLibrary(own_folders)
+    with qtbot.waitSignal(again.hashes_ready, timeout=TIMEOUT, check_params_cb=lambda found: len(found) == 2):
         again.rescan()
     assert again.hash_of(again.find(ModelKind.LORA, "a")) == addnet
+    assert calls == []
     library.close()
     again.close()
 

@@ -5,13 +5,19 @@ thread and its result comes back through a queued signal; a newer scan's result 
 stale one is dropped. A ``QFileSystemWatcher`` on every scanned folder (sub-folders too) starts a rescan,
 debounced, when files appear, vanish or are renamed, so copying a hundred LoRAs in causes one scan, not a hundred.
 After each scan the entries without a cached hash are hashed one by one in another daemon thread (A1111's hashes,
-``core.hashing``); ``hash_ready`` tells who asked.
+``core.hashing``); ``hashes_ready`` tells who asked, once per batch.
+
+The threads hand their results over through a queue that a timer on the GUI thread drains while work is under
+way, and hashes are announced in batches rather than one signal per file: every ``Signal.emit`` from Python in
+the installed PySide6 6.12.0 drops one reference to ``True`` (checked here: 100 emits, refcount of True down by
+100), so a signal per file of a large library would bring the process down ("bool_dealloc").
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 from collections.abc import Callable
 
@@ -25,24 +31,20 @@ from studio.session.observable import observable
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 400
+POLL_MS = 30  # how often the GUI thread collects results while a scan or hashing runs
 
 
-def entry_hash(entry: ModelEntry, *, compute: bool) -> str | None:
-    """The full hash A1111 records for ``entry`` (LoRAs: addnet; others: sha256); cached only, unless ``compute``."""
-    method = "addnet" if entry.kind is ModelKind.LORA and entry.path.suffix.lower() == ".safetensors" else "sha256"
+def entry_hash(entry: ModelEntry) -> str | None:
+    """The full hash A1111 records for ``entry`` (LoRAs: addnet; others: sha256); None for folders. Blocking."""
     if entry.path.is_dir():
         return None
-    if not compute:
-        return hashing.cached_hash(entry.path, method)
-    return hashing.addnet_hash(entry.path) if method == "addnet" else hashing.sha256_of_file(entry.path)
+    return hashing.network_hash(entry.path) if entry.kind is ModelKind.LORA else hashing.sha256_of_file(entry.path)
 
 
 class ModelLibrary(QObject):
     entries_changed = Signal(object)
     scanning_changed = Signal(bool)
-    hash_ready = Signal(str, str)  # path, full hex digest
-    _scanned = Signal(int, object, object)  # generation, entries, folders to watch (from the scan thread)
-    _hashed = Signal(str, str)
+    hashes_ready = Signal(object)  # {path: full hex digest} newly computed
 
     entries = observable(())
     scanning = observable(False)
@@ -53,14 +55,16 @@ class ModelLibrary(QObject):
         self._folders = folders
         self._hash_in_background = hash_in_background
         self._generation = 0
-        self._hashes: dict[str, str] = {}
+        self._hashes: dict[tuple, str] = {}  # (path, size, mtime) -> digest
         self._stop = threading.Event()
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._schedule)
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.rescan)
-        self._scanned.connect(self._on_scanned)
-        self._hashed.connect(self._on_hashed)
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._running = 0  # worker threads not finished yet
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self._drain)
 
     # -- questions -------------------------------------------------------------------------------------
     def find(self, kind: ModelKind, name: str) -> ModelEntry | None:
@@ -71,7 +75,7 @@ class ModelLibrary(QObject):
 
     def hash_of(self, entry: ModelEntry) -> str | None:
         """The entry's full hash when it is known (computed in the background after a scan)."""
-        return self._hashes.get(str(entry.path))
+        return self._hashes.get(_key(entry))
 
     # -- scanning --------------------------------------------------------------------------------------
     def rescan(self) -> None:
@@ -88,16 +92,44 @@ class ModelLibrary(QObject):
             except Exception:  # noqa: BLE001 - a bug in scanning must not take the window down
                 log.exception("Scanning the model folders failed")
                 entries, watched = (), []
-            try:
-                self._scanned.emit(generation, entries, watched)
-            except RuntimeError:
-                pass  # the library was deleted while scanning
+            self._inbox.put(("scanned", (generation, entries, watched)))
 
-        threading.Thread(target=work, name="model-scan", daemon=True).start()
+        self._start(work, "model-scan")
 
     def close(self) -> None:
         self._stop.set()
         self._debounce.stop()
+        self._poll.stop()
+
+    def _start(self, work, name: str) -> None:
+        def run() -> None:
+            try:
+                work()
+            finally:
+                self._inbox.put(("done", ()))
+
+        self._running += 1
+        self._poll.start()
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def _drain(self) -> None:
+        hashed: dict[ModelEntry, str] = {}
+        while True:
+            try:
+                kind, payload = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "done":
+                self._running -= 1
+            elif kind == "hashed":
+                hashed[payload[0]] = payload[1]
+            else:
+                self._on_scanned(*payload)
+        if not self._running:
+            self._poll.stop()
+        if hashed:
+            self._hashes.update({_key(entry): digest for entry, digest in hashed.items()})
+            self.hashes_ready.emit({str(entry.path): digest for entry, digest in hashed.items()})
 
     def _schedule(self, _path: str = "") -> None:
         self._debounce.start()
@@ -118,11 +150,8 @@ class ModelLibrary(QObject):
 
     # -- hashing ---------------------------------------------------------------------------------------
     def _start_hashing(self, entries: tuple) -> None:
-        for entry in entries:  # what is cached already is known at once
-            known = _safe_hash(entry, compute=False)
-            if known:
-                self._hashes[str(entry.path)] = known
-        missing = [e for e in entries if str(e.path) not in self._hashes and not e.path.is_dir() and not e.problem]
+        """Hash, in a thread, what is not known yet (the on-disk cache answers for files hashed before)."""
+        missing = [e for e in entries if _key(e) not in self._hashes and not e.path.is_dir() and not e.problem]
         if not missing:
             return
         generation = self._generation
@@ -131,23 +160,20 @@ class ModelLibrary(QObject):
             for entry in missing:
                 if self._stop.is_set() or generation != self._generation:
                     return
-                digest = _safe_hash(entry, compute=True)
+                digest = _safe_hash(entry)
                 if digest:
-                    try:
-                        self._hashed.emit(str(entry.path), digest)
-                    except RuntimeError:
-                        return
+                    self._inbox.put(("hashed", (entry, digest)))
 
-        threading.Thread(target=work, name="model-hash", daemon=True).start()
-
-    def _on_hashed(self, path: str, digest: str) -> None:
-        self._hashes[path] = digest
-        self.hash_ready.emit(path, digest)
+        self._start(work, "model-hash")
 
 
-def _safe_hash(entry: ModelEntry, *, compute: bool) -> str | None:
+def _key(entry: ModelEntry) -> tuple:
+    return (str(entry.path), entry.size, entry.mtime_ns)
+
+
+def _safe_hash(entry: ModelEntry) -> str | None:
     try:
-        return entry_hash(entry, compute=compute)
+        return entry_hash(entry)
     except OSError as exc:
         log.info("Cannot hash %s: %s", entry.path, exc)
         return None
