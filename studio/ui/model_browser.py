@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -62,7 +63,11 @@ class ModelBrowser(QDialog):
         self.search_edit.setClearButtonEnabled(True)
         self.tree = QTreeWidget(objectName="browserList", rootIsDecorated=False)  # by kind, then name
         self.tree.setHeaderLabels(list(_COLUMNS))
-        self.tree.setColumnWidth(0, 260)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(_COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.preview = QLabel(objectName="browserPreview", alignment=Qt.AlignmentFlag.AlignCenter)
         self.preview.setFixedSize(PREVIEW_SIZE)
         self.details = QLabel(objectName="browserDetails", wordWrap=True,
