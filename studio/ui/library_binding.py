@@ -7,7 +7,10 @@ the picker out), and this binding connects them to the session, the prompt and t
 from __future__ import annotations
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QFileDialog, QMainWindow
+
+from studio.core.model_folders import layout_folders
+from studio.core.settings import save_settings
 
 from studio.session.library import ModelLibrary
 from studio.ui.model_browser import ModelBrowser
@@ -25,6 +28,10 @@ class LibraryBinding:
         self.browser_action.setShortcut("Ctrl+Shift+L")
         self.browser_action.triggered.connect(self.show_browser)
         menu.addAction(self.browser_action)
+        self.add_folder_action = QAction("&Add a models folder…", window, objectName="addModelsFolderAction")
+        self.add_folder_action.setToolTip("An AUTOMATIC1111/Forge or ComfyUI models folder, or any folder of models")
+        self.add_folder_action.triggered.connect(self.add_folder)
+        menu.addAction(self.add_folder_action)
         rescan = QAction("&Rescan the model folders", window, objectName="rescanModelsAction")
         rescan.triggered.connect(library.rescan)
         menu.addAction(rescan)
@@ -44,6 +51,27 @@ class LibraryBinding:
         self.browser.show()
         self.browser.raise_()
         return self.browser
+
+    def add_folder(self) -> None:
+        """Ask for a folder, keep it in the settings' ``model_folders`` and scan it."""
+        path = self.ask_folder()
+        if not path:
+            return
+        settings = self._window.settings
+        if path not in settings.model_folders:
+            settings.model_folders.append(path)
+            try:
+                save_settings(settings)  # the scan reads the folders from the settings file
+            except OSError as exc:
+                self._window.show_error(f"The settings could not be saved ({exc.strerror or exc}).")
+                return
+        kinds = sorted({f.kind.label if f.kind else "mixed" for f in layout_folders(path)})
+        self._window.status.showMessage(f"Added {path} ({', '.join(kinds)}); scanning it.", 5000)
+        self._library.rescan()
+
+    def ask_folder(self) -> str | None:
+        """Replaced in tests."""
+        return QFileDialog.getExistingDirectory(self._window, "Add a models folder") or None
 
     def _insert(self, text: str) -> None:
         edit = self._window.prompts.prompt_edit

@@ -55,7 +55,7 @@ class ModelPicker(QComboBox):
     # -- asking the user (replaced in tests) ---------------------------------------------------
     def ask_file(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a model checkpoint", str(models_dir()), "Checkpoints (*.safetensors *.ckpt);;All files (*)"
+            self, "Open a model checkpoint", str(models_dir() / "checkpoints"), "Checkpoints (*.safetensors *.ckpt);;All files (*)"
         )
         return path or None
 

@@ -116,3 +116,18 @@ def test_the_vae_choice_goes_into_the_request_and_is_remembered_per_model(window
     source = window.session.model_source
     window.close()
     assert load_settings().settings.model_vaes == {source: "sharp"}
+
+
+def test_adding_an_a1111_folder_from_the_menu_lists_its_models(window, qtbot, tmp_path):
+    webui = tmp_path / "webui"
+    write_safetensors(webui / "models" / "Lora" / "hero.safetensors", kohya_lora_shapes(768))
+    (webui / "models" / "Stable-diffusion").mkdir(parents=True)
+    write_safetensors(webui / "embeddings" / "neg.safetensors", {"emb_params": (1, 768)})
+    window.library_binding.ask_folder = lambda: str(webui)
+    with qtbot.waitSignal(window.library.entries_changed, timeout=TIMEOUT,
+                          check_params_cb=lambda entries: len(entries) == 6):
+        window.library_binding.add_folder_action.trigger()
+    assert load_settings().settings.model_folders == [str(webui)]
+    assert window.library.find(ModelKind.LORA, "hero").path == webui / "models" / "Lora" / "hero.safetensors"
+    assert window.library.find(ModelKind.EMBEDDING, "neg") is not None
+    assert "Added" in window.status.currentMessage()
