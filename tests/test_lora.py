@@ -168,3 +168,11 @@ def test_unknown_names_lycoris_files_damaged_files_and_bad_weights_are_one_sente
             sd_engine.generate(_request(f"{PROMPT} {tag}"))
         assert expected in str(err.value), tag
     assert sd_engine._adapters.loaded == []
+
+
+def test_a_unet_only_lora_takes_its_unet_weight_and_ignores_the_text_encoder_one(sd_engine, sd_pipe):
+    path = _lora(sd_pipe, "unetonly", text_encoders=False)
+    ours = _ours(sd_engine, f"{PROMPT} <lora:unetonly:0.2:0.9>")
+    sd_pipe.load_lora_weights(str(path), adapter_name="unetonly")
+    sd_pipe.set_adapters(["unetonly"], [0.9])
+    assert np.array_equal(ours, _theirs(sd_pipe, PROMPT))
