@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.prompts.apply_recipe(recipe)
         self.params.apply_recipe(recipe)
         self.image_panel.apply_recipe(recipe)
+        self.vae_picker.set_recorded(recipe.vae)
         self.status.showMessage("Restored the prompt and settings.", 5000)
 
     # -- session -> widgets --------------------------------------------------------------------

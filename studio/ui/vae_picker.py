@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from studio.core.model_folders import ModelKind
+from studio.core.model_scan import MODEL_SUFFIXES
 from studio.session.library import ModelLibrary
 
 OWN = "The model's own VAE"
@@ -33,6 +34,14 @@ class VaePicker(QComboBox):
         """Select ``name`` without emitting :attr:`chosen`; a name not (yet) in the library is kept and shown."""
         self._wanted = name
         self._rebuild()
+
+    def set_recorded(self, recorded: str) -> None:
+        """Select the VAE a recipe names (A1111 records the file name, ``vae-ft-mse.safetensors``)."""
+        stem = recorded.rsplit(".", 1)[0] if recorded.lower().endswith(MODEL_SUFFIXES) else recorded
+        match = next((e.name for e in self._library.of_kind(ModelKind.VAE)
+                      if e.path.name.lower() == recorded.lower() or e.name.lower() == stem.lower()), stem)
+        self.set_choice(match)
+        self.chosen.emit(self._wanted)
 
     def _rebuild(self) -> None:
         self.blockSignals(True)

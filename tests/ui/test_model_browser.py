@@ -131,3 +131,16 @@ def test_adding_an_a1111_folder_from_the_menu_lists_its_models(window, qtbot, tm
     assert window.library.find(ModelKind.LORA, "hero").path == webui / "models" / "Lora" / "hero.safetensors"
     assert window.library.find(ModelKind.EMBEDDING, "neg") is not None
     assert "Added" in window.status.currentMessage()
+
+
+def test_restoring_a_recipe_chooses_the_vae_it_names(window):
+    from studio.core.recipe import Recipe
+
+    recipe = Recipe(prompt="a fox", negative_prompt="", seed=1, steps=4, cfg_scale=7, width=64, height=64,
+                    sampler="", model="x", vae="sharp.safetensors")
+    window.apply_recipe(recipe)
+    assert window.vae_picker.choice() == "sharp"
+    window.apply_recipe(Recipe(**{**recipe.to_dict(), "vae": ""}))
+    assert window.vae_picker.choice() == ""
+    window.apply_recipe(Recipe(**{**recipe.to_dict(), "vae": "gone.pt"}))  # kept: the engine says it is missing
+    assert window.vae_picker.choice() == "gone"
