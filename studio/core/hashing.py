@@ -6,7 +6,8 @@
   which stays the same when only the training metadata changes; ``Lora hashes`` shows its first 12 digits).
 
 Hashing a multi-GB file takes seconds, so full digests are kept in ``<root>/cache/hashes.json`` keyed by method,
-path, size and modification time: a changed file is hashed again.
+path, size and modification time: a changed file is hashed again. The file is read once per process (then looked
+up in memory) and re-read before each write, so two processes hashing at once keep each other's results.
 """
 
 import hashlib
@@ -20,6 +21,7 @@ from studio.core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_memory: dict[Path, dict[str, str]] = {}  # cache file -> its entries, as last read or written
 _BLOCK = 1 << 20
 SHORT_MODEL_HASH = 10  # A1111's "Model hash" / "VAE hash"
 SHORT_NETWORK_HASH = 12  # A1111's "Lora hashes" / "TI hashes"
@@ -48,15 +50,18 @@ def _key(method: str, path: Path) -> str:
 def cached_hash(path: Path, method: str) -> str | None:
     """The full digest of ``path`` by ``method`` ("sha256" or "addnet") if it is cached, else None."""
     path = Path(path).resolve()
+    key = _key(method, path)
     with _lock:
-        return _load_cache().get(_key(method, path))
+        file = _cache_file()
+        if file not in _memory:
+            _memory[file] = _load_cache()
+        return _memory[file].get(key)
 
 
 def _hash(path: Path, method: str) -> str:
     path = Path(path).resolve()
     key = _key(method, path)
-    with _lock:
-        cached = _load_cache().get(key)
+    cached = cached_hash(path, method)
     if cached:
         return cached
     digest = hashlib.sha256()
@@ -70,6 +75,7 @@ def _hash(path: Path, method: str) -> str:
         cache = _load_cache()
         cache[key] = full
         atomic_write_text(_cache_file(), json.dumps(cache, indent=0))
+        _memory[_cache_file()] = cache
     return full
 
 
