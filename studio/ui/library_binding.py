@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
-from studio.core.model_folders import layout_folders
+from studio.core.model_folders import ModelKind, layout_folders
 from studio.core.settings import save_settings
 
 from studio.session.library import ModelLibrary
@@ -39,6 +39,7 @@ class LibraryBinding:
         session.model_source_changed.connect(self._model_changed)
         vae_picker.chosen.connect(self._vae_chosen)
         window.closed.connect(library.close)
+        library.entries_changed.connect(self._entries_changed)
         self._model_changed(session.model_source)
         library.rescan()
 
@@ -51,6 +52,10 @@ class LibraryBinding:
         self.browser.show()
         self.browser.raise_()
         return self.browser
+
+    def _entries_changed(self, entries) -> None:
+        checkpoints = [str(e.path) for e in entries if e.kind is ModelKind.CHECKPOINT and not e.problem]
+        self._window.model_picker.set_library(checkpoints)
 
     def add_folder(self) -> None:
         """Ask for a folder, keep it in the settings' ``model_folders`` and scan it."""

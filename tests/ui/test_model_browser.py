@@ -144,3 +144,15 @@ def test_restoring_a_recipe_chooses_the_vae_it_names(window):
     assert window.vae_picker.choice() == ""
     window.apply_recipe(Recipe(**{**recipe.to_dict(), "vae": "gone.pt"}))  # kept: the engine says it is missing
     assert window.vae_picker.choice() == "gone"
+
+
+def test_the_model_list_offers_the_checkpoints_of_the_library(window, qtbot):
+    picker = window.model_picker
+    dream = str(models_dir() / "checkpoints" / "dream")
+    index = picker.findData(f"model:{dream}")
+    assert index > 0 and picker.itemText(index) == "dream"
+    with qtbot.waitSignal(window.session.model_info_changed, timeout=TIMEOUT,
+                          check_params_cb=lambda info: info is not None):
+        picker.activated.emit(index)
+    assert window.session.model_source == dream
+    assert picker.findData(f"model:{dream}") == picker.currentIndex()  # now first among the recent ones
