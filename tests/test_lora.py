@@ -176,3 +176,20 @@ def test_a_unet_only_lora_takes_its_unet_weight_and_ignores_the_text_encoder_one
     sd_pipe.load_lora_weights(str(path), adapter_name="unetonly")
     sd_pipe.set_adapters(["unetonly"], [0.9])
     assert np.array_equal(ours, _theirs(sd_pipe, PROMPT))
+
+
+def test_a_lora_in_diffusers_layout_gives_the_same_pixels_as_its_kohya_original(sd_engine, sd_pipe):
+    from diffusers import StableDiffusionPipeline
+    from peft.utils import get_peft_model_state_dict
+
+    kohya = _lora(sd_pipe, "ink")  # alpha = rank: scale 1, so the diffusers file needs no alphas
+    sd_pipe.load_lora_weights(str(kohya), adapter_name="ink")
+    StableDiffusionPipeline.save_lora_weights(
+        models_dir() / "loras", weight_name="ink_diffusers.safetensors",
+        unet_lora_layers=get_peft_model_state_dict(sd_pipe.unet, adapter_name="ink"),
+        text_encoder_lora_layers=get_peft_model_state_dict(sd_pipe.text_encoder, adapter_name="ink"))
+    keys = list(__import__("safetensors").safe_open(str(models_dir() / "loras" / "ink_diffusers.safetensors"), "pt").keys())
+    assert keys and all(k.startswith(("unet.", "text_encoder.")) and (".lora_A." in k or ".lora_B." in k)
+                        for k in keys)
+    original = _ours(sd_engine, f"{PROMPT} <lora:ink:0.8>")
+    assert np.array_equal(_ours(sd_engine, f"{PROMPT} <lora:ink_diffusers:0.8>"), original)
