@@ -1,9 +1,9 @@
-"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info`` (and ``studio setup``), on
-the same engine as the window.
+"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info``, ``studio models`` (and
+``studio setup``), on the same engine as the window.
 
 Each command is a parser builder (``_add_<name>``) and a function in ``_COMMANDS``. ``generate`` checks
-everything that needs no model (arguments, input files, that ``--out`` can be written) before it imports torch,
-so a mistake costs a fraction of a second instead of the engine's start.
+everything that needs no model (arguments, input files, LoRA and VAE names, that ``--out`` can be written)
+before it imports torch, so a mistake costs a fraction of a second instead of the engine's start.
 """
 
 import argparse
@@ -18,6 +18,7 @@ from PIL import Image
 from studio.core.atomic import atomic_write_bytes
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
+from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
 from studio.core.hires import BUILTIN_UPSCALERS, HiresPass
 from studio.core.image_formats import check_writable_file, check_writable_folder, output_format
 from studio.core.image_io import load_image, load_mask
@@ -25,8 +26,10 @@ from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.mask import is_empty
 from studio.core.metadata import format_parameters, read_checked_recipe
+from studio.core.model_folders import ModelKind, configured_folders
+from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
-from studio.core.paths import outputs_dir
+from studio.core.paths import models_dir, outputs_dir
 from studio.core.prompt_syntax import prompt_notices
 from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
@@ -35,7 +38,7 @@ from studio.core.text import printable
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "upscale", "info", "setup")
+COMMANDS = ("generate", "upscale", "info", "models", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_upscale(sub)
     _add_info(sub)
+    _add_models(sub)
     return parser
 
 
@@ -52,6 +56,10 @@ def _add_generate(sub) -> None:
     gen.add_argument("--model", required=True, help="diffusers folder, .safetensors checkpoint or hub id")
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--negative", default="", help="negative prompt")
+    gen.add_argument("--lora", action="append", default=[], metavar="NAME[:W]",
+                     help="apply a LoRA from the LoRA folders (repeatable); the same as <lora:NAME:W> in --prompt")
+    gen.add_argument("--vae", default="", metavar="NAME", help="decode with this VAE from the VAE folders instead of "
+                     "the model's own")
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
     gen.add_argument("--steps", type=int, default=25)
     gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
@@ -101,6 +109,11 @@ def _add_upscale(sub) -> None:
 def _add_info(sub) -> None:
     info = sub.add_parser("info", help="print the recipe stored in an image")
     info.add_argument("image", type=Path)
+
+
+def _add_models(sub) -> None:
+    models = sub.add_parser("models", help="list the models the library finds (kind, family, name, path)")
+    models.add_argument("--kind", choices=[kind.value for kind in ModelKind], default=None, help="only this kind")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -176,7 +189,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
             "repaint); leave out --mask for image-to-image."
         )
     template = GenerationRequest(
-        prompt=args.prompt,
+        prompt=with_lora_aliases(args.prompt, args.lora),
         negative_prompt=args.negative,
         seed=args.seed,
         steps=args.steps,
@@ -189,9 +202,12 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         mask_feather=args.feather,
         clip_skip=args.clip_skip,
         hires=_hires(args),
+        vae=args.vae,
     )
     template.validate()
-    for notice in prompt_notices(args.prompt, args.negative):
+    resolve_loras(lora_refs(template.prompt, template.negative_prompt), configured_folders())  # before the load
+    resolve_vae(template.vae, configured_folders())
+    for notice in prompt_notices(template.prompt, args.negative):
         print(f"note: {printable(notice)}", file=sys.stderr)
     if image is not None:
         check_strength(args.strength, args.steps)
@@ -283,4 +299,18 @@ def _info(args) -> int:
     return 0
 
 
-_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info}
+
+def _models(args) -> int:
+    entries = [e for e in scan(configured_folders()) if args.kind is None or e.kind.value == args.kind]
+    rows = [(e.kind.value, e.family_label, e.name, str(e.path) + (f"  ({e.problem})" if e.problem else ""))
+            for e in entries]
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(_MODEL_COLUMNS[:3])]
+    for row in [_MODEL_COLUMNS, *rows]:
+        print(printable("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3]))
+    if not rows:
+        print(f"(nothing found; put models in {models_dir()} or add folders in the settings)", file=sys.stderr)
+    return 0
+
+
+_MODEL_COLUMNS = ("KIND", "FAMILY", "NAME", "PATH")
+_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info, "models": _models}

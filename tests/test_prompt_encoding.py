@@ -216,5 +216,8 @@ def test_and_is_read_as_one_prompt(sd_engine):
 
 @pytest.mark.parametrize("field", ["prompt", "negative_prompt"])
 def test_extra_network_tags_are_refused_with_one_sentence(sd_engine, field):
-    with pytest.raises(StudioError, match=r"<lora:style:0\.8>.*not supported yet"):
+    # LoRA tags work (tests/test_lora.py); an unknown LoRA and other kinds of tags are one sentence each.
+    with pytest.raises(StudioError, match=r"<hypernet:style:0\.8>, but only <lora:\.\.\.> extra-network tags"):
+        sd_engine.generate(_request(**{field: "a fox <hypernet:style:0.8>"}))
+    with pytest.raises(StudioError, match=r"the LoRA 'style', but there is no such file in the LoRA folders"):
         sd_engine.generate(_request(**{field: "a fox <lora:style:0.8>"}))

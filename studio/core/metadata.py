@@ -81,12 +81,16 @@ def format_parameters(recipe: Recipe) -> str:
         "Size": f"{recipe.width}x{recipe.height}",
         "Model hash": recipe.model_hash or None,
         "Model": recipe.model or None,
+        "VAE hash": recipe.vae_hash or None,
+        "VAE": recipe.vae or None,
         "Batch size": recipe.batch_size if batch else None,
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
         **(_hires_fields(recipe.hires) if recipe.hires is not None else {}),
         "Mask blur": recipe.mask_feather,
         "Clip skip": recipe.clip_skip if recipe.clip_skip > 1 else None,
+        "Lora hashes": recipe.lora_hashes or None,
+        "TI hashes": recipe.ti_hashes or None,
         "Version": f"{APP_TAG} {recipe.app_version}".strip(),
     }
     params = ", ".join(f"{key}: {_quote(value)}" for key, value in fields.items() if value is not None)
@@ -263,6 +267,10 @@ def check_parameters(text: str) -> CheckedRecipe:
         "model_hash": fields.get("Model hash", ""),
         "mode": mode,
         "scheduler": scheduler_from_label(sampler) or "",
+        "lora_hashes": fields.get("Lora hashes", ""),
+        "ti_hashes": fields.get("TI hashes", ""),
+        "vae": fields.get("VAE", ""),
+        "vae_hash": fields.get("VAE hash", ""),
         "app_version": version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
     }
     numbers = {"seed": ("Seed", _int), "steps": ("Steps", _int), "cfg_scale": ("CFG scale", _float),

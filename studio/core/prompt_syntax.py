@@ -108,16 +108,6 @@ def prompt_notices(*prompts: str) -> list[str]:
     return list(dict.fromkeys(notice for text in prompts for notice in parse_prompt(text).notices))
 
 
-def extra_network_refusal(*prompts: str) -> str | None:
-    """The sentence that refuses a prompt with an extra-network tag (LoRA support comes later), or None."""
-    for text in prompts:
-        networks = extract_extra_networks(text)[1]
-        if networks:
-            return (f"The prompt asks for {networks[0].tag}, but LoRA and other extra-network tags are not "
-                    "supported yet; remove the tag to generate.")
-    return None
-
-
 def extract_extra_networks(text: str) -> tuple[str, tuple[ExtraNetwork, ...]]:
     """The text without its ``<kind:args>`` tags, and the tags in order."""
     found = tuple(ExtraNetwork(m[1], tuple(m[2].split(":")), m[0]) for m in _EXTRA_NETWORK.finditer(text))

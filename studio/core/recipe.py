@@ -46,6 +46,10 @@ class Recipe:
     batch_size: int = 1
     batch_index: int = 0
     clip_skip: int = 1  # A1111's "Clip skip" (1 = the last layer, written only when above 1)
+    lora_hashes: str = ""  # A1111's "Lora hashes": "NAME: first 12 hex digits of the addnet hash, ..."
+    ti_hashes: str = ""  # A1111's "TI hashes": "NAME: first 12 hex digits of the file's sha256, ..."
+    vae: str = ""  # a VAE chosen instead of the model's own (A1111's "VAE"), and its "VAE hash" (10 digits)
+    vae_hash: str = ""
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
 

@@ -8,8 +8,8 @@ from enum import Enum
 from PIL import Image
 
 from studio.core.errors import StudioError
+from studio.core.extra_networks import lora_refs, unsupported_network_refusal
 from studio.core.hires import HiresPass
-from studio.core.prompt_syntax import extra_network_refusal
 from studio.core.samplers import SCHEDULER_NAMES
 from studio.core.text import is_valid_text
 
@@ -49,6 +49,7 @@ class GenerationRequest:
     mask_feather: int = 8
     clip_skip: int = 1  # A1111's meaning: 1 = the text encoder's last layer, 2 = the one before, ...
     hires: HiresPass | None = None
+    vae: str = ""  # a VAE file's name in the VAE folders; "" = the model's own
 
     @property
     def mode(self) -> Mode:
@@ -103,7 +104,8 @@ class GenerationRequest:
             raise StudioError(f"Mask feather must be between 0 and 256 pixels (got {self.mask_feather}).")
         if not 1 <= self.clip_skip <= MAX_CLIP_SKIP:
             raise StudioError(f"Clip skip must be between 1 and {MAX_CLIP_SKIP} (got {self.clip_skip}).")
-        refusal = extra_network_refusal(self.prompt, self.negative_prompt)  # never drop a LoRA tag silently
+        lora_refs(self.prompt, self.negative_prompt)  # a malformed <lora:...> tag is one sentence here
+        refusal = unsupported_network_refusal(self.prompt, self.negative_prompt)
         if refusal:
             raise StudioError(refusal)
         if self.hires is not None:

@@ -50,6 +50,8 @@ class Settings:
     recent_models: list[str] = field(default_factory=list)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     splitter_sizes: list[int] = field(default_factory=list)
+    model_folders: list[str] = field(default_factory=list)  # extra library folders (A1111/ComfyUI models/ too)
+    model_vaes: dict[str, str] = field(default_factory=dict)  # model source -> the VAE chosen for it
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ def _from_dict(data: dict[str, Any]) -> Settings:
 
 
 def _valid(value: Any, kind: Any) -> bool:
+    if typing.get_origin(kind) is dict:
+        key, item = typing.get_args(kind)
+        return isinstance(value, dict) and all(_valid(k, key) and _valid(v, item) for k, v in value.items())
     if typing.get_origin(kind) is list:
         (item,) = typing.get_args(kind)
         return isinstance(value, list) and all(_valid(v, item) for v in value)

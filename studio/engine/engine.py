@@ -15,13 +15,18 @@ from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
+from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras, resolve_vae
+from studio.core.hashing import SHORT_MODEL_HASH, SHORT_NETWORK_HASH, network_hash, sha256_of_file
 from studio.core.hires import BUILTIN_UPSCALERS, LATENT_UPSCALERS
+from studio.core.model_folders import LibraryFolder, configured_folders
 from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
 from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
 from studio.engine import memory, passes
+from studio.engine.adapters import LoraAdapters
+from studio.engine.embeddings import TextualInversions
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
@@ -30,6 +35,7 @@ from studio.engine.prompt_encoding import PromptConditioning
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
 from studio.engine.upscalers import Upscalers
+from studio.engine.vae import VaeChoice
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +54,12 @@ _AUTO_PIPELINES = {
 class Engine:
     """Owns one diffusers pipeline. Not thread-safe: use it from one thread (the worker's or the CLI's)."""
 
-    def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto") -> None:
-        """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off"."""
+    def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto",
+                 library: Callable[[], list[LibraryFolder]] = configured_folders) -> None:
+        """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
+        ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up."""
         self.device: DeviceChoice = choose_device(device)
+        self._library = library
         self.offload = offload and self.device.accelerated
         self.previews = previews
         self._loaded: LoadedPipeline | None = None
@@ -68,6 +77,9 @@ class Engine:
             loaded.pipe.enable_model_cpu_offload(device=self.device.device)
         self._loaded = loaded
         self._pipes = {}
+        self._adapters = LoraAdapters(loaded.pipe)
+        self._embeddings = TextualInversions(loaded.pipe)
+        self._vae = VaeChoice(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
@@ -125,6 +137,7 @@ class Engine:
             raise StudioError("No model is loaded yet; choose a model first.")
         request = request.with_concrete_seed()
         request.validate()
+        networks = self._apply_networks(request)
         cancel = cancel or CancelToken()
         plan = passes.plan(request)
         self._check_plan(plan)
@@ -138,7 +151,8 @@ class Engine:
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
             images = [maskmath.composite(request.init_image, img, paste) for img in images]
-        return Finished(images=images, recipes=[self._recipe(request, i) for i in range(len(images))])
+        recipes = [replace(self._recipe(request, i), **networks) for i in range(len(images))]
+        return Finished(images=images, recipes=recipes)
 
     def _check_plan(self, plan: list[passes.Pass]) -> None:
         """Refuse what cannot work before the first pass runs; load an upscaler model the plan names."""
@@ -210,6 +224,24 @@ class Engine:
         finally:
             capture.restore()
         return images, pipe.num_timesteps
+
+    def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:
+        """Swap the VAE, load/unload/weigh the prompts' LoRAs and embeddings; what A1111 records of them."""
+        folders = self._library()
+        prompts = (request.prompt, request.negative_prompt)
+        loras = resolve_loras(lora_refs(*prompts), folders)
+        embeddings = embeddings_in(prompts, folders)
+        vae = resolve_vae(request.vae, folders)
+        if self._vae.apply(vae):
+            self._pipes = {}  # the mode pipelines hold the VAE they were made with; from_pipe is cheap
+        self._adapters.apply(loras)
+        self._embeddings.apply(embeddings)
+        return dict(
+            vae=vae.path.name if vae else "",
+            vae_hash=sha256_of_file(vae.path)[:SHORT_MODEL_HASH] if vae else "",
+            lora_hashes=", ".join(f"{i.ref.name}: {network_hash(i.path)[:SHORT_NETWORK_HASH]}" for i in loras),
+            ti_hashes=", ".join(f"{e.path.stem}: {sha256_of_file(e.path)[:SHORT_NETWORK_HASH]}" for e in embeddings),
+        )
 
     def _call_arguments(self, request: GenerationRequest, init=None) -> dict:
         """The pipeline's keyword arguments for ``request``; ``init`` (a later pass's input: the previous

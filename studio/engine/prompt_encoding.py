@@ -38,9 +38,13 @@ class _Encoder:
     tokenizer: object
     text_encoder: torch.nn.Module
     pooled: bool  # CLIPTextModelWithProjection: its first output is the pooled, projected embedding
+    pipe: object = None
 
     def tokenize(self, texts):
-        return self.tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        texts = list(texts)
+        if hasattr(self.pipe, "maybe_convert_prompt"):  # a multi-vector embedding's word NAME -> NAME NAME_1 ...
+            texts = [self.pipe.maybe_convert_prompt(text, self.tokenizer) for text in texts]
+        return self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
 
     @property
     def comma_id(self) -> int:
@@ -131,7 +135,7 @@ def _encoders(pipe) -> list[_Encoder]:
         tokenizer, text_encoder = getattr(pipe, tok, None), getattr(pipe, enc, None)
         if tokenizer is not None and text_encoder is not None:
             pooled = type(text_encoder).__name__ == "CLIPTextModelWithProjection"
-            found.append(_Encoder(tokenizer, text_encoder, pooled))
+            found.append(_Encoder(tokenizer, text_encoder, pooled, pipe))
     return found
 
 

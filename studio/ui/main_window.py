@@ -30,9 +30,11 @@ from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
 from studio.core.workspace import Workspace
 from studio.session import ModelState, Result, Session
+from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.image_panel import ImagePanel
+from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
 from studio.ui.message_bar import MessageBar
 from studio.ui.model_picker import ModelPicker
@@ -43,6 +45,7 @@ from studio.ui.recipe_restore import restore_notice
 from studio.ui.result_bar import ResultBar
 from studio.ui.results_strip import ResultsStrip
 from studio.ui.status_bar import StatusBar
+from studio.ui.vae_picker import VaePicker
 from studio.ui.workspace_binding import keep_workspace
 
 TITLE = "Latent Studio"
@@ -51,7 +54,8 @@ TITLE = "Latent Studio"
 class MainWindow(QMainWindow):
     closed = Signal()  # after the session has shut down and the settings are saved
 
-    def __init__(self, session: Session, settings: Settings, workspace: Workspace, notice: str | None = None) -> None:
+    def __init__(self, session: Session, settings: Settings, workspace: Workspace, notice: str | None = None,
+                 library: ModelLibrary | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(TITLE)
@@ -60,6 +64,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
 
         self.model_picker = ModelPicker()
+        self.library = library or ModelLibrary(parent=self)
+        self.vae_picker = VaePicker(self.library)
         self.prompts = PromptPanel()
         self.params = ParamsPanel()
         self.image_panel = ImagePanel()
@@ -82,6 +88,7 @@ class MainWindow(QMainWindow):
                            show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
                            device=lambda: self.session.model_info.device if self.session.model_info else None)
         self._connect()
+        self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
         self.keeper.failed.connect(self.show_error)
@@ -96,6 +103,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(side)
         column.addWidget(QLabel("Model"))
         column.addWidget(self.model_picker)
+        column.addWidget(self.vae_picker)
         column.addSpacing(6)
         column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel), 1)
         buttons = QHBoxLayout()
@@ -190,6 +198,7 @@ class MainWindow(QMainWindow):
             return
         request = GenerationRequest(
             **self.prompts.request_fields(),
+            vae=self.vae_picker.choice(),
             **self.params.request_fields(),
             **self.image_panel.request_fields(),
         )
@@ -238,6 +247,7 @@ class MainWindow(QMainWindow):
         values that were unusable. What was left out or changed to fit the controls is said in the message bar."""
         self.prompts.apply_recipe(recipe)
         adjusted = self.params.apply_recipe(recipe) + self.image_panel.apply_recipe(recipe)
+        self.vae_picker.set_recorded(recipe.vae)
         notice = restore_notice(skipped, adjusted)
         if notice is None:
             self.status.showMessage("Restored the prompt and settings.", 5000)

@@ -34,6 +34,7 @@ class ModelPicker(QComboBox):
         self.setMinimumContentsLength(18)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._recent: list[str] = []
+        self._library: list[str] = []  # checkpoints the model library found, after the recent ones
         self._current = ""
         self.activated.connect(self._activated)
         self._rebuild()
@@ -43,6 +44,11 @@ class ModelPicker(QComboBox):
 
     def set_recent(self, sources: list[str]) -> None:
         self._recent = list(dict.fromkeys(sources))[:MAX_RECENT_MODELS]
+        self._rebuild()
+
+    def set_library(self, sources: list[str]) -> None:
+        """The checkpoints in the model folders (files and diffusers folders), listed after the recent models."""
+        self._library = list(sources)
         self._rebuild()
 
     def set_current(self, source: str) -> None:
@@ -62,7 +68,7 @@ class ModelPicker(QComboBox):
     # -- asking the user (replaced in tests) ---------------------------------------------------
     def ask_file(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a model checkpoint", str(models_dir()), "Checkpoints (*.safetensors *.ckpt);;All files (*)"
+            self, "Open a model checkpoint", str(models_dir() / "checkpoints"), "Checkpoints (*.safetensors *.ckpt);;All files (*)"
         )
         return path or None
 
@@ -82,6 +88,12 @@ class ModelPicker(QComboBox):
         if not self._current:
             self.addItem("No model", "none:")
         for source in self._recent:
+            self.addItem(display_name(source), f"model:{source}")
+            self.setItemData(self.count() - 1, source, Qt.ItemDataRole.ToolTipRole)
+        others = [source for source in self._library if source not in self._recent]
+        if others:
+            self.insertSeparator(self.count())
+        for source in others:
             self.addItem(display_name(source), f"model:{source}")
             self.setItemData(self.count() - 1, source, Qt.ItemDataRole.ToolTipRole)
         self.insertSeparator(self.count())

@@ -5,7 +5,8 @@ from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QDropEvent, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QVBoxLayout, QWidget
 
-from studio.core.prompt_syntax import extra_network_refusal, prompt_notices
+from studio.core.extra_networks import unsupported_network_refusal
+from studio.core.prompt_syntax import prompt_notices
 from studio.core.prompt_weights import change_weight
 from studio.core.recipe import Recipe
 from studio.core.request import MAX_CLIP_SKIP
@@ -168,7 +169,7 @@ class PromptPanel(QWidget):
         prompt, negative = self.prompt_edit.toPlainText(), self.negative_edit.toPlainText()
         self.prompt_count.setText(count_label(prompt))
         self.negative_count.setText(count_label(negative))
-        notices = [refusal] if (refusal := extra_network_refusal(prompt, negative)) else []
+        notices = [refusal] if (refusal := unsupported_network_refusal(prompt, negative)) else []
         notices += prompt_notices(prompt, negative)
         self.notice_label.setText("\n".join(notices))
         self.notice_label.setVisible(bool(notices))

@@ -1,6 +1,7 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [--steps N] [--size S] [--rounds R]``: print figures.
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [--steps N] [--size S] [--rounds R]
+[--files F]``: print benchmark figures.
 
-Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds.
+Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files.
 """
 
 import argparse
@@ -10,10 +11,12 @@ from tests.bench import engine_bench
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
-    parser.add_argument("which", nargs="*", default=["engine"], choices=["engine", "gui", "prompt", "metadata"])
+    parser.add_argument("which", nargs="*", default=["engine"],
+                        choices=["engine", "gui", "prompt", "metadata", "library"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--files", type=int, default=1000)
     args = parser.parse_args()
     if "engine" in args.which:
         figures = engine_bench.run(args.steps or 4, args.size, args.rounds or 2)
@@ -30,6 +33,10 @@ def main() -> None:
         from tests.bench import metadata_bench
 
         print(metadata_bench.report(metadata_bench.run()), flush=True)
+    if "library" in args.which:
+        from tests.bench import library_bench
+
+        print(library_bench.report(library_bench.run(args.files)), flush=True)
 
 
 main()

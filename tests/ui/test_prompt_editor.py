@@ -181,11 +181,12 @@ def test_a_weighted_prompt_with_clip_skip_generates_and_is_recorded_verbatim(win
     assert window.prompts.clip_skip_spin.value() == 1
 
 
-def test_a_lora_tag_is_refused_in_the_message_bar_and_nothing_is_written(window, qtbot):
-    window.prompts.prompt_edit.setPlainText("a fox <lora:film:0.8>")
+def test_a_tag_the_app_cannot_run_is_refused_in_the_message_bar_and_nothing_is_written(window, qtbot):
+    window.prompts.prompt_edit.setPlainText("a fox <hypernet:film:0.8>")
+    assert "<hypernet:film:0.8>" in window.prompts.notice_label.text()  # said while typing, too
     window.generate()
     qtbot.waitUntil(window.message_bar.isVisible)
-    assert "<lora:film:0.8>" in window.message_bar.text() and "not supported yet" in window.message_bar.text()
+    assert "<hypernet:film:0.8>" in window.message_bar.text() and "only <lora:...>" in window.message_bar.text()
     wait_idle(qtbot, window)
     assert not list(outputs_dir().glob("*.png"))
 
