@@ -29,8 +29,9 @@ def test_and_prints_a_note_and_still_generates(tiny_sd_dir, capsys):
     assert Path(out.strip()).is_file()
 
 
-def test_lora_tags_and_bad_clip_skip_are_one_sentence_and_write_nothing(tiny_sd_dir, capsys):
-    for args, expected in ((_gen(tiny_sd_dir, "a fox <lora:film:0.8>"), "<lora:film:0.8>"),
+def test_unknown_or_unsupported_tags_and_bad_clip_skip_are_one_sentence_and_write_nothing(tiny_sd_dir, capsys):
+    for args, expected in ((_gen(tiny_sd_dir, "a fox <lora:film:0.8>"), "the LoRA 'film'"),
+                           (_gen(tiny_sd_dir, "a fox <hypernet:film:0.8>"), "<hypernet:film:0.8>"),
                            (_gen(tiny_sd_dir, "a fox", "--clip-skip", "0"), "Clip skip must be between 1 and 12")):
         assert cli.main(args) == 2
         err = capsys.readouterr().err.strip()
