@@ -79,3 +79,23 @@ def tiny_sd2_checkpoint(tmp_path_factory, tiny_sd2_dir) -> Path:
 def tiny_sdxl_checkpoint(tmp_path_factory, tiny_sdxl_dir) -> Path:
     """``tiny_sdxl_dir`` as an SGM single-file ``.safetensors`` (``conditioner.embedders.0/1``)."""
     return _checkpoint(tmp_path_factory, tiny_sdxl_dir, "sdxl")
+
+
+def _engine(folder: Path):
+    from studio.engine.engine import Engine
+
+    engine = Engine("cpu", previews="linear")
+    engine.load(str(folder))
+    return engine
+
+
+@pytest.fixture(scope="module")
+def sd_engine(tiny_sd_dir):
+    """The real engine with the tiny SD 1.x model loaded, shared by a test module."""
+    return _engine(tiny_sd_dir)
+
+
+@pytest.fixture(scope="module")
+def sdxl_engine(tiny_sdxl_dir):
+    """The real engine with the tiny SDXL model loaded, shared by a test module."""
+    return _engine(tiny_sdxl_dir)

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from studio.core.errors import StudioError
 from studio.core.metadata import format_parameters
 from studio.core.paths import models_dir
-from tests.test_lora import _ours, _pipe, _request, _theirs, sd_engine, sdxl_engine  # noqa: F401
+from tests.test_lora import _ours, _pipe, _request, _theirs
 from tests.tiny_networks import sd_embedding, sdxl_embedding
 
 PROMPT = "a inkstyle fox in snow"

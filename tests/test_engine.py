@@ -40,13 +40,6 @@ def _direct(folder, pipeline_cls=DiffusionPipeline, **call):
     return pipe(generator=torch.Generator("cpu").manual_seed(call.pop("seed")), **call).images[0]
 
 
-@pytest.fixture(scope="module")
-def sd_engine(tiny_sd_dir):
-    engine = Engine("cpu", previews="linear")
-    engine.load(str(tiny_sd_dir))
-    return engine
-
-
 def test_text_to_image_matches_diffusers_pixel_for_pixel(sd_engine, tiny_sd_dir):
     result = sd_engine.generate(_request())
     expected = _direct(tiny_sd_dir, prompt="a red fox in snow", negative_prompt="blurry", num_inference_steps=4,

@@ -29,13 +29,6 @@ def _pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-@pytest.fixture(scope="module")
-def sd_engine(tiny_sd_dir):
-    engine = Engine("cpu", previews="linear")
-    engine.load(str(tiny_sd_dir))
-    return engine
-
-
 def _diffusers(folder, cls):
     pipe = cls.from_pretrained(folder, local_files_only=True)
     pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)

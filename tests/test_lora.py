@@ -13,7 +13,6 @@ from studio.core.metadata import format_parameters, recipe_from_parameters
 from studio.core.paths import models_dir
 from studio.core.prompt_syntax import extract_extra_networks
 from studio.core.request import GenerationRequest
-from studio.engine.engine import Engine
 from tests.tiny_networks import kohya_lora, loha_lora
 
 PROMPT = "a red fox in snow"
@@ -50,20 +49,6 @@ def _pipe(folder):
     pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     return pipe
-
-
-@pytest.fixture(scope="module")
-def sd_engine(tiny_sd_dir):
-    engine = Engine("cpu", previews="off")
-    engine.load(str(tiny_sd_dir))
-    return engine
-
-
-@pytest.fixture(scope="module")
-def sdxl_engine(tiny_sdxl_dir):
-    engine = Engine("cpu", previews="off")
-    engine.load(str(tiny_sdxl_dir))
-    return engine
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from diffusers import DiffusionPipeline, EulerDiscreteScheduler
 from studio.core.errors import StudioError
 from studio.core.metadata import format_parameters, recipe_from_parameters
 from studio.core.request import GenerationRequest
-from studio.engine.engine import Engine
 from studio.engine.prompt_encoding import _emphasis, prompt_arguments
 
 FILLER = "a " * 80  # 80 tokens: whatever follows is past the first chunk
@@ -26,20 +25,6 @@ def _request(**kw) -> GenerationRequest:
 
 def _pixels(engine, **kw) -> np.ndarray:
     return np.asarray(engine.generate(_request(**kw)).images[0], dtype=np.int16)
-
-
-@pytest.fixture(scope="module")
-def sd_engine(tiny_sd_dir):
-    engine = Engine("cpu", previews="off")
-    engine.load(str(tiny_sd_dir))
-    return engine
-
-
-@pytest.fixture(scope="module")
-def sdxl_engine(tiny_sdxl_dir):
-    engine = Engine("cpu", previews="off")
-    engine.load(str(tiny_sdxl_dir))
-    return engine
 
 
 def _pipe(folder):

@@ -10,7 +10,7 @@ import pytest
 from studio.core.errors import StudioError
 from studio.core.metadata import format_parameters, recipe_from_parameters
 from studio.core.paths import models_dir
-from tests.test_lora import _ours, _pipe, _request, _theirs, sd_engine, sdxl_engine  # noqa: F401
+from tests.test_lora import _ours, _pipe, _request, _theirs
 from tests.tiny_networks import ldm_vae
 
 PROMPT = "a red fox in snow"

@@ -8,6 +8,7 @@ never at start-up. It is given by the composition root, so this layer does not i
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
@@ -64,43 +65,40 @@ class EngineWorker(QObject):
 
     @Slot(object, object)
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> None:
-        try:
+        with self._answering("The generation"):
             if cancel.cancelled:  # cancelled while this request waited in the queue
                 raise GenerationCancelled()
             if self._engine is None:
                 raise StudioError("No model is loaded yet; choose a model first.")
             result = self._engine.generate(request, on_step=self._report_step, cancel=cancel)
-        except GenerationCancelled:
-            self.cancelled.emit()
-        except StudioError as exc:
-            log.warning("Generation failed: %s", exc)
-            self.failed.emit(str(exc))
-        except Exception as exc:
-            log.exception("Generation failed")
-            self.failed.emit(f"The generation failed unexpectedly ({type(exc).__name__}); details are in the log.")
-        else:
             self.finished.emit(result)
 
     @Slot(QImage, str, float, object)
     def upscale(self, image: QImage, upscaler: str, scale: float, cancel: CancelToken) -> None:
         """``image`` upscaled by an upscaler model (``scale`` 0: the model's own); needs no diffusion model."""
-        try:
+        with self._answering("Upscaling"):
             if cancel.cancelled:
                 raise GenerationCancelled()
             if self._engine is None:
                 self._engine = self._make_engine()
             result = self._engine.upscalers.upscale(qimage_to_pil(image), upscaler, scale=scale or None,
                                                     on_progress=self.upscale_progress.emit, cancel=cancel)
+            self.upscaled.emit(pil_to_qimage(result))
+
+    @contextmanager
+    def _answering(self, job: str):
+        """Answer every way a job's body can end but success: cancelled, refused with one sentence, or failed
+        unexpectedly (details in the log)."""
+        try:
+            yield
         except GenerationCancelled:
             self.cancelled.emit()
         except StudioError as exc:
-            log.warning("Upscaling failed: %s", exc)
+            log.warning("%s failed: %s", job, exc)
             self.failed.emit(str(exc))
         except Exception as exc:
-            log.exception("Upscaling failed")
-            self.failed.emit(f"Upscaling failed unexpectedly ({type(exc).__name__}); details are in the log.")
-        else:
-            self.upscaled.emit(pil_to_qimage(result))
+            log.exception("%s failed", job)
+            self.failed.emit(f"{job} failed unexpectedly ({type(exc).__name__}); details are in the log.")
 
     def _report_step(self, update: StepUpdate) -> None:
         self.step.emit(update.step, update.total, array_to_qimage(update.preview))
