@@ -54,8 +54,10 @@ class LibraryBinding:
         return self.browser
 
     def _entries_changed(self, entries) -> None:
-        checkpoints = [str(e.path) for e in entries if e.kind is ModelKind.CHECKPOINT and not e.problem]
-        self._window.model_picker.set_library(checkpoints)
+        usable = [e for e in entries if not e.problem]
+        self._window.model_picker.set_library([str(e.path) for e in usable if e.kind is ModelKind.CHECKPOINT])
+        self._window.prompts.set_network_names([e.name for e in usable if e.kind is ModelKind.LORA],
+                                               [e.path.stem for e in usable if e.kind is ModelKind.EMBEDDING])
 
     def add_folder(self) -> None:
         """Ask for a folder, keep it in the settings' ``model_folders`` and scan it."""

@@ -1,5 +1,6 @@
 """The prompt and the negative prompt: an editor for A1111's prompt syntax (highlighting, Ctrl+Up / Ctrl+Down
-weights, a token count per 75-token chunk, a line about syntax that is read but not run), styles and clip skip."""
+weights, a token count per 75-token chunk, a line about syntax that is read but not run, completion of LoRA and
+embedding names), styles and clip skip."""
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QDropEvent, QKeyEvent, QTextCursor
@@ -12,6 +13,7 @@ from studio.core.recipe import Recipe
 from studio.core.request import MAX_CLIP_SKIP
 from studio.core.settings import Settings
 from studio.ui.canvas.loading import offers_image
+from studio.ui.prompt_completion import PromptCompleter
 from studio.ui.prompt_highlighter import PromptHighlighter
 from studio.ui.styles_bar import StylesBar
 from studio.ui.text_positions import qt_position, text_index
@@ -29,14 +31,20 @@ class PromptEdit(QPlainTextEdit):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.highlighter = PromptHighlighter(self.document())
+        self.completion = PromptCompleter(self)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if self.completion.popup_takes(event):
+            event.ignore()  # the completer's popup acts on it
+            return
         control = event.modifiers() & Qt.KeyboardModifier.ControlModifier
         if control and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             self.change_weight(up=event.key() == Qt.Key.Key_Up)
             event.accept()
-        else:
-            super().keyPressEvent(event)
+            return
+        super().keyPressEvent(event)
+        if event.text():  # typed characters (not cursor moves or shortcuts) update the completion
+            self.completion.follow_typing()
 
     def change_weight(self, up: bool) -> None:
         """A1111's Ctrl+Up / Ctrl+Down on the selection or the word under the cursor, as one undo step."""
@@ -127,6 +135,11 @@ class PromptPanel(QWidget):
         layout.addLayout(skip_row)
         QTimer.singleShot(0, self.styles_bar.reload)  # after the window has connected ``message``
         self._count_timer.start()  # the first count (and the tokenizer load) waits until the window is up
+
+    def set_network_names(self, loras: list[str], embeddings: list[str]) -> None:
+        """The LoRA names and embedding words the library knows, for completion while typing."""
+        for edit in (self.prompt_edit, self.negative_edit):
+            edit.completion.set_names(loras, embeddings)
 
     def prompt(self) -> str:
         return self.prompt_edit.toPlainText().strip()

@@ -1,10 +1,12 @@
-"""The model library in the window (scripted engine): the browser's list, filters and actions, the VAE choice."""
+"""The model library in the window (scripted engine): the browser's list, filters and actions, the VAE choice,
+name completion in the prompt."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from PySide6.QtCore import Qt
 
 from studio.core.model_folders import ModelKind
 from studio.core.paths import models_dir
@@ -156,3 +158,21 @@ def test_the_model_list_offers_the_checkpoints_of_the_library(window, qtbot):
         picker.activated.emit(index)
     assert window.session.model_source == dream
     assert picker.findData(f"model:{dream}") == picker.currentIndex()  # now first among the recent ones
+
+
+def test_typing_completes_lora_tags_and_embedding_words_from_the_library(window, qtbot):
+    edit = window.prompts.prompt_edit
+    window.activateWindow()
+    edit.setFocus()
+    qtbot.keyClicks(edit, "a fox <lora:sty")
+    popup = edit.completion.completer.popup()
+    qtbot.waitUntil(popup.isVisible)
+    assert edit.completion.completer.currentCompletion() == "<lora:styles/ink:1>"
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert edit.toPlainText() == "a fox <lora:styles/ink:1>"
+    qtbot.keyClicks(edit, ", BADH")
+    qtbot.waitUntil(popup.isVisible)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert edit.toPlainText() == "a fox <lora:styles/ink:1>, badhands"
+    qtbot.keyClicks(edit, " zz")  # nothing in the library starts so: no popup
+    assert not popup.isVisible()

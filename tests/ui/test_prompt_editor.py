@@ -15,6 +15,7 @@ from studio.core.request import GenerationRequest
 from studio.core.settings import Settings
 from studio.core.styles import Style, load_styles, save_styles, styles_path
 from studio.engine.engine import Engine
+from studio.ui.prompt_completion import completion_prefix
 from studio.ui.prompt_highlighter import PromptHighlighter
 from studio.ui.prompt_panel import PromptPanel
 from tests.ui.conftest import wait_idle, wait_ready
@@ -198,3 +199,11 @@ def test_a_damaged_styles_file_is_set_aside_with_a_notice_in_the_window(open_win
     qtbot.waitUntil(window.message_bar.isVisible)
     assert "styles file was damaged" in window.message_bar.text()
     assert any(p.name.startswith("styles.damaged-") for p in styles_path().parent.iterdir())
+
+
+@pytest.mark.parametrize("before, expected", [
+    ("a fox <lora:in", ("lora", "<lora:in")), ("a fox <LORA:", ("lora", "<LORA:")), ("(easyneg", ("word", "easyneg")),
+    ("a fox, e", None), ("<lora:ink:0.", None), ("<lora:ink:1> ba", ("word", "ba")), ("", None),
+])
+def test_the_text_before_the_cursor_decides_what_is_completed(before, expected):
+    assert completion_prefix(before) == expected
