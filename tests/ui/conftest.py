@@ -43,5 +43,14 @@ def wait_ready(qtbot, window):
     qtbot.waitUntil(lambda: window.generate_button.isEnabled(), timeout=TIMEOUT)
 
 
+@pytest.fixture
+def tiny_window(open_window, tiny_sd_dir, qtbot):
+    """The real window on the real engine with the tiny SD 1.x model loaded, generating 64x64."""
+    window = open_window(str(tiny_sd_dir))
+    wait_ready(qtbot, window)
+    window.params.set_size(64, 64)
+    return window
+
+
 def wait_idle(qtbot, window):
     qtbot.waitUntil(lambda: not window.session.busy, timeout=TIMEOUT)

@@ -16,11 +16,8 @@ SIZE = 64
 
 
 @pytest.fixture
-def window(open_window, tiny_sd_dir, qtbot):
-    window = open_window(str(tiny_sd_dir))
-    wait_ready(qtbot, window)
-    window.params.set_size(SIZE, SIZE)
-    return window
+def window(tiny_window):
+    return tiny_window
 
 
 def set_params(window, *, seed, steps, cfg):

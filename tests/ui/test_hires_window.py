@@ -12,15 +12,13 @@ from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest
 from studio.engine.engine import Engine
 from tests.ui.canvas_work import drop_file, noise_picture
-from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
+from tests.ui.conftest import TIMEOUT, wait_idle
 
 
 @pytest.fixture
-def window(open_window, tiny_sd_dir, qtbot):
-    window = open_window(str(tiny_sd_dir))
-    wait_ready(qtbot, window)
+def window(tiny_window):
+    window = tiny_window
     p = window.params
-    p.set_size(64, 64)
     p.random_seed_check.setChecked(False)
     p.seed_spin.setValue(11)
     p.steps_spin.setValue(3)

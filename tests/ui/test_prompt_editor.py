@@ -18,7 +18,7 @@ from studio.engine.engine import Engine
 from studio.ui.prompt_completion import completion_prefix
 from studio.ui.prompt_highlighter import PromptHighlighter
 from studio.ui.prompt_panel import PromptPanel
-from tests.ui.conftest import wait_idle, wait_ready
+from tests.ui.conftest import wait_idle
 from tests.ui.fakes import FakeEngine
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -154,10 +154,8 @@ def test_clip_skip_is_kept_in_the_settings(panel):
 
 # -- in the real window ----------------------------------------------------------------------------------
 @pytest.fixture
-def window(open_window, tiny_sd_dir, qtbot):
-    window = open_window(str(tiny_sd_dir))
-    wait_ready(qtbot, window)
-    window.params.set_size(64, 64)
+def window(tiny_window):
+    window = tiny_window
     window.params.random_seed_check.setChecked(False)
     window.params.seed_spin.setValue(7)
     window.params.steps_spin.setValue(3)

@@ -13,12 +13,9 @@ SIZE = 64
 
 
 @pytest.fixture
-def window(open_window, tiny_sd_dir, qtbot):
-    window = open_window(str(tiny_sd_dir))
-    wait_ready(qtbot, window)
-    window.params.set_size(SIZE, SIZE)
-    window.params.random_seed_check.setChecked(False)
-    return window
+def window(tiny_window):
+    tiny_window.params.random_seed_check.setChecked(False)
+    return tiny_window
 
 
 def choose_file(window, path) -> None:
