@@ -4,8 +4,7 @@ A :class:`HiresPass` is the small frozen record inside a :class:`~studio.core.re
 asks for the second pass; :mod:`studio.core.metadata` writes it the way AUTOMATIC1111 does.
 """
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from studio.core.errors import StudioError
 from studio.core.samplers import SCHEDULER_NAMES
@@ -98,7 +97,3 @@ class HiresPass:
             raise StudioError(
                 f"Unknown hires sampler '{self.scheduler}'; choose one of: {', '.join(SCHEDULER_NAMES)}."
             )
-
-    # -- the recipe ---------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
