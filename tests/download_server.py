@@ -10,7 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
+from contextlib import contextmanager
+from collections.abc import Iterator
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Served:
     content_type: str = "application/octet-stream"
     disposition: str | None = None  # a Content-Disposition file name
     ranges: bool = True  # honour Range requests
+    hold_after: int | None = None  # send this many body bytes, then wait for ``gate`` before the rest
+    gate: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -100,6 +103,11 @@ def _handler(server: DownloadServer):
             if served.cut_after is not None:
                 body = body[:served.cut_after]
             try:
+                if served.hold_after is not None:
+                    self.wfile.write(body[:served.hold_after])
+                    self.wfile.flush()
+                    served.gate.wait(30)
+                    body = body[served.hold_after:]
                 self.wfile.write(body)
                 self.wfile.flush()
             except OSError:
@@ -110,15 +118,18 @@ def _handler(server: DownloadServer):
     return Handler
 
 
-@pytest.fixture
-def download_server():
-    """A :class:`DownloadServer` running on 127.0.0.1 for the test."""
+@contextmanager
+def running_download_server() -> Iterator[DownloadServer]:
+    """A :class:`DownloadServer` running on 127.0.0.1 while the ``with`` block runs (the ``download_server``
+    fixture)."""
     state = DownloadServer()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, name="download-server", daemon=True)
     thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -17,7 +17,6 @@ from studio.core.downloads import DownloadCancelled, describe_progress, download
 from studio.core.errors import StudioError
 from studio.core.model_folders import ModelKind
 from studio.core.model_header import read_header
-from tests.download_server import download_server  # noqa: F401 - the fixture
 from tests.model_files import kohya_lora_shapes, write_safetensors
 
 

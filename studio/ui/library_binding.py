@@ -13,6 +13,7 @@ from studio.core.model_folders import ModelKind, layout_folders
 from studio.core.settings import save_settings
 
 from studio.session.library import ModelLibrary
+from studio.ui.download_binding import DownloadBinding
 from studio.ui.model_browser import ModelBrowser
 from studio.ui.vae_picker import VaePicker
 
@@ -32,6 +33,7 @@ class LibraryBinding:
         self.add_folder_action.setToolTip("An AUTOMATIC1111/Forge or ComfyUI models folder, or any folder of models")
         self.add_folder_action.triggered.connect(self.add_folder)
         menu.addAction(self.add_folder_action)
+        self.downloads = DownloadBinding(window, library, menu)
         rescan = QAction("&Rescan the model folders", window, objectName="rescanModelsAction")
         rescan.triggered.connect(library.rescan)
         menu.addAction(rescan)
