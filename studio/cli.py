@@ -1,5 +1,5 @@
-"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info``, ``studio models`` (and
-``studio setup``), on the same engine as the window.
+"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info``, ``studio models``,
+``studio download`` (and ``studio setup``), on the same engine as the window.
 
 Each command is a parser builder (``_add_<name>``) and a function in ``_COMMANDS``. ``generate`` checks
 everything that needs no model (arguments, input files, LoRA and VAE names, that ``--out`` can be written)
@@ -16,6 +16,8 @@ from pathlib import Path
 from PIL import Image
 
 from studio.core.atomic import atomic_write_bytes
+from studio.core.download_source import parse_source
+from studio.core.downloads import DownloadProgress, describe_progress, download, hub_token
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
@@ -38,7 +40,7 @@ from studio.core.text import printable
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "upscale", "info", "models", "setup")
+COMMANDS = ("generate", "upscale", "info", "models", "download", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_upscale(sub)
     _add_info(sub)
     _add_models(sub)
+    _add_download(sub)
     return parser
 
 
@@ -114,6 +117,13 @@ def _add_info(sub) -> None:
 def _add_models(sub) -> None:
     models = sub.add_parser("models", help="list the models the library finds (kind, family, name, path)")
     models.add_argument("--kind", choices=[kind.value for kind in ModelKind], default=None, help="only this kind")
+
+
+def _add_download(sub) -> None:
+    down = sub.add_parser("download", help="download a model file into its models folder (resumes a cut-off one)")
+    down.add_argument("source", help="org/repo/file.safetensors, a huggingface.co file address or a download link")
+    down.add_argument("--kind", required=True, choices=[kind.value for kind in ModelKind], help="the models folder")
+    down.add_argument("--name", default=None, help="save as this file name (default: the server's)")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -312,5 +322,31 @@ def _models(args) -> int:
     return 0
 
 
+def _download(args) -> int:
+    source = parse_source(args.source)
+    kind = ModelKind(args.kind)
+    shown = []
+
+    def show(progress: DownloadProgress) -> None:
+        shown.append(True)
+        sys.stderr.write(f"\r{describe_progress(progress)}\033[K")
+        sys.stderr.flush()
+
+    try:
+        result = download(source, models_dir() / kind.value, kind=kind, name=args.name, on_progress=show,
+                          token=hub_token())
+    except KeyboardInterrupt:
+        print("\ninterrupted: what arrived is kept as a .part file; run the same command to resume", file=sys.stderr)
+        return 130
+    finally:
+        if shown:
+            sys.stderr.write("\n")  # end the progress line
+    print(result.path)
+    print("size and sha256 checked" if result.verified else "size checked (the server gave no hash)", file=sys.stderr)
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
+    return 0
+
+
 _MODEL_COLUMNS = ("KIND", "FAMILY", "NAME", "PATH")
-_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info, "models": _models}
+_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info, "models": _models, "download": _download}

@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 
+from studio import cli
 from studio.core import downloads
 from studio.core.cancel import CancelToken
 from studio.core.download_source import parse_source
@@ -17,6 +18,7 @@ from studio.core.downloads import DownloadCancelled, describe_progress, download
 from studio.core.errors import StudioError
 from studio.core.model_folders import ModelKind
 from studio.core.model_header import read_header
+from studio.core.paths import models_dir
 from tests.model_files import kohya_lora_shapes, write_safetensors
 
 
@@ -273,3 +275,22 @@ def test_what_can_be_pasted(text, url, name):
 def test_what_cannot_be_pasted(text, message):
     with pytest.raises(StudioError, match=message):
         parse_source(text)
+
+
+def test_the_download_command_prints_progress_and_the_path(download_server, lora_bytes, capsys):
+    url = download_server.serve("/files/ink.safetensors", lora_bytes)
+    assert cli.main(["download", url, "--kind", "loras", "--name", "inked"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(models_dir() / "loras" / "inked.safetensors")
+    assert "1.1 MB of 1.1 MB" in err and "size and sha256 checked" in err
+    assert cli.main(["models", "--kind", "loras"]) == 0
+    assert "inked" in capsys.readouterr().out
+
+
+def test_the_download_command_refuses_with_one_sentence(download_server, lora_bytes, capsys):
+    url = download_server.serve("/files/ink.safetensors", lora_bytes, cut_after=100_000)
+    assert cli.main(["download", url, "--kind", "loras"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith("error: The download of 'ink.safetensors' stopped at 0.1 MB")
+    assert cli.main(["download", "org/repo", "--kind", "checkpoints"]) == 2
+    assert "is a whole repository" in capsys.readouterr().err
