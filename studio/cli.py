@@ -325,10 +325,11 @@ def _models(args) -> int:
 def _download(args) -> int:
     source = parse_source(args.source)
     kind = ModelKind(args.kind)
-    shown = []
+    shown = False
 
     def show(progress: DownloadProgress) -> None:
-        shown.append(True)
+        nonlocal shown
+        shown = True
         sys.stderr.write(f"\r{describe_progress(progress)}\033[K")
         sys.stderr.flush()
 
