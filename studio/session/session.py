@@ -63,7 +63,7 @@ class Session(QObject):
     model_state = observable(ModelState.NONE)
     model_source = observable("")
     model_info = observable(None)  # ModelInfo | None
-    status = observable("No model: choose one in the model list.")
+    status = observable("No model: choose one in the model list, or download one (Models > Get a model…).")
     busy = observable(False)
     progress = observable(None)  # Progress | None
     results = observable(())  # tuple[Result, ...] of the last finished generation

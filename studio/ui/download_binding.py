@@ -31,6 +31,7 @@ class DownloadBinding:
         menu.addAction(self.download_action)
         window.model_picker.get_model.connect(self.show_starters)
         self.downloads.finished.connect(self._finished)
+        window.closed.connect(self.downloads.cancel)  # what arrived stays in its .part for the next start
 
     def show_dialog(self) -> DownloadDialog:
         if self.dialog is None:

@@ -89,7 +89,9 @@ class ModelPicker(QComboBox):
         self.blockSignals(True)
         self.clear()
         if not self._current:
-            self.addItem("No model" if self._recent or self._library else "No model: get one below", "none:")
+            self.addItem("No model", "none:")
+            if not self._recent and not self._library:  # a newcomer: point to the guide
+                self.setItemData(0, "No model yet: choose Get a model… at the end of this list", Qt.ItemDataRole.ToolTipRole)
         for source in self._recent:
             self.addItem(display_name(source), f"model:{source}")
             self.setItemData(self.count() - 1, source, Qt.ItemDataRole.ToolTipRole)

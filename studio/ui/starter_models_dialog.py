@@ -23,7 +23,7 @@ _INTRO = (
     "The app makes pictures with a model you download once. Stable Diffusion 1.5 is the easy start (small, fast, "
     "most add-ons are made for it); SDXL gives better pictures on a GPU with 8 GB or more. Files go to the "
     "models folder ({folder}); models you already have in AUTOMATIC1111/Forge or ComfyUI are used where they "
-    "are with Models > Add a models folder…."
+    "are (Models > Add a models folder…)."
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from PySide6.QtCore import Qt
 
 from studio.core import downloads
 from studio.core.model_folders import ModelKind
@@ -118,7 +119,7 @@ def test_the_model_list_leads_newcomers_to_the_starter_models_which_download(win
     picker = window.model_picker
     picker.set_recent([])
     picker.forget(window.session.model_source)
-    assert picker.itemText(0) == "No model: get one below"
+    assert picker.itemText(0) == "No model" and "Get a model…" in picker.itemData(0, Qt.ItemDataRole.ToolTipRole)
     picker.activated.emit(picker.findData(f"action:{GET_MODEL}"))
     starters = window.library_binding.downloads.starters
     assert starters.isVisible()
