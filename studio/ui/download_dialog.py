@@ -94,9 +94,8 @@ class DownloadDialog(QDialog):
         if self._downloads.busy:
             return
         self.progress_bar.setValue(0)
-        self.status.setText("Connecting…")
-        if not self._downloads.start(self.source_edit.text(), self.kind, self.name_edit.text()):
-            self.progress_bar.setValue(0)
+        self.status.setText("Connecting…")  # a refusal replaces it at once (the failed signal)
+        self._downloads.start(self.source_edit.text(), self.kind, self.name_edit.text())
 
     def _show_folder(self) -> None:
         self.folder_label.setText(str(models_dir() / self.kind.value))
