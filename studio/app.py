@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_engine():
     """The real engine. Called in the engine thread on the first model load, so torch is imported there."""
+    from studio.core.settings import load_settings
     from studio.engine.engine import Engine
 
-    return Engine(device=None, previews="auto")
+    return Engine(device=None, previews="auto", backend=load_settings().settings.backend)
 
 
 def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):
