@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from studio.core.backends import OPENVINO_INSTALL, openvino_installed
 from studio.core.cancel import CancelToken
 from studio.core.paths import cache_dir
 from studio.engine.devices import DeviceChoice
@@ -44,10 +45,8 @@ def start(device: DeviceChoice) -> OpenVinoBackend | Unavailable:
     """The backend, or why there is none (OpenVINO not installed, or PyTorch on an accelerator already)."""
     if device.accelerated:
         return Unavailable(f"OpenVINO is for machines without CUDA or MPS; this run uses PyTorch on {device.device}.")
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return Unavailable("OpenVINO is not installed (pip install 'latent-studio[openvino]'); this run uses PyTorch.")
+    if not openvino_installed():
+        return Unavailable(f"OpenVINO is not installed ({OPENVINO_INSTALL}); this run uses PyTorch.")
     return OpenVinoBackend(cache_dir() / "openvino")
 
 
