@@ -35,7 +35,7 @@ class BackendMenu:
 
     def model_loaded(self, device: str) -> None:
         """Offer OpenVINO once when a model runs on the CPU with PyTorch."""
-        if device != "cpu" or self._settings.backend == OPENVINO or self._settings.openvino_offered:
+        if device != "cpu" or self.openvino_action.isChecked() or self._settings.openvino_offered:
             return
         self._settings.openvino_offered = True
         self._offer(OFFER if self.installed else f"{OFFER} Install it first: {OPENVINO_INSTALL}")

@@ -117,47 +117,51 @@ def _measure(call, device: str) -> tuple[float, float, float]:
 
 def _rows(key: str, folder: Path, steps: int, size: int, device: str, compile_unet: bool) -> list[Row]:
     import torch
+
+    rows = _diffusers_rows(FAMILIES[key].name, folder, steps, size, device)
+    if device == "cuda":
+        torch.cuda.empty_cache()  # the diffusers pipeline is gone: the engine starts from an empty GPU
+    return rows + _engine_rows(FAMILIES[key].name, folder, steps, size, device, compile_unet)
+
+
+def _diffusers_rows(family: str, folder: Path, steps: int, size: int, device: str) -> list[Row]:
+    import torch
     from diffusers import DiffusionPipeline
 
-    from studio.core.request import GenerationRequest
-    from studio.engine.engine import Engine
-
-    family = FAMILIES[key].name
     dtype = torch.float16 if device == "cuda" else torch.float32
     pipe = DiffusionPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True).to(device)
     pipe.set_progress_bar_config(disable=True)
 
-    def diffusers_call(clock):
+    def call(clock):
         with torch.inference_mode():
             pipe(PROMPT, num_inference_steps=steps, width=size, height=size, callback_on_step_end=clock,
                  generator=torch.Generator("cpu").manual_seed(1))
 
-    rows = []
-    its, peak, _ = _measure(diffusers_call, device)
-    rows.append(Row(family, "diffusers (SDPA)", its, peak))
+    rows = [Row(family, "diffusers (SDPA)", *_measure(call, device)[:2])]
     pipe.unet.to(memory_format=torch.channels_last)
     pipe.vae.to(memory_format=torch.channels_last)
-    its, peak, _ = _measure(diffusers_call, device)
-    rows.append(Row(family, "diffusers + channels_last", its, peak))
-    del pipe
-    if device == "cuda":
-        torch.cuda.empty_cache()
+    return rows + [Row(family, "diffusers + channels_last", *_measure(call, device)[:2])]
+
+
+def _engine_rows(family: str, folder: Path, steps: int, size: int, device: str, compile_unet: bool) -> list[Row]:
+    import torch
+
+    from studio.core.request import GenerationRequest
+    from studio.engine.engine import Engine
 
     engine = Engine(device, previews="linear")
     engine.load(str(folder))
     request = GenerationRequest(PROMPT, seed=1, steps=steps, width=size, height=size)
 
-    def engine_call(clock):
+    def call(clock):
         engine.generate(request, on_step=clock)
 
-    its, peak, _ = _measure(engine_call, device)
-    rows.append(Row(family, "engine (channels_last, SDPA)", its, peak))
+    rows = [Row(family, "engine (channels_last, SDPA)", *_measure(call, device)[:2])]
     if compile_unet:
         loaded = engine._loaded.pipe  # the bench reaches in: torch.compile is not an engine option (yet)
         loaded.unet = torch.compile(loaded.unet)
         engine._pipes = {}
-        its, peak, compile_s = _measure(engine_call, device)
-        rows.append(Row(family, "engine + torch.compile", its, peak, compile_s))
+        rows.append(Row(family, "engine + torch.compile", *_measure(call, device)))
     return rows
 
 
