@@ -209,3 +209,17 @@ def test_without_openvino_installed_the_run_uses_pytorch_with_a_notice(tiny_sd_d
 
     assert notices == ["OpenVINO is not installed (pip install 'latent-studio[openvino]'); this run uses PyTorch."]
     assert np.array_equal(ours[0], _pixels(sd_engine.generate(_request()))[0])
+
+
+def test_a_model_too_large_to_convert_in_free_memory_runs_in_pytorch_with_a_notice(tiny_sd_dir, sd_engine,
+                                                                                    monkeypatch):
+    from studio.engine.openvino_backend import converted
+
+    monkeypatch.setattr(converted, "_available_memory", lambda: 1000)  # as on a machine with 1 kB free
+    engine = _engine(tiny_sd_dir, "openvino")
+    notices: list[str] = []
+
+    ours = _pixels(engine.generate(_request(), on_notice=notices.append))
+
+    assert notices[0].startswith("Not enough free memory to convert the UNet for OpenVINO (needs about")
+    assert np.abs(ours[0] - _pixels(sd_engine.generate(_request()))[0]).max() <= TOLERANCE

@@ -28,7 +28,7 @@ from studio.core.cancel import CancelToken
 from studio.core.paths import cache_dir
 from studio.engine.devices import DeviceChoice
 from studio.engine.interrupt import Interrupted
-from studio.engine.openvino_backend.converted import ConvertedModel
+from studio.engine.openvino_backend.converted import ConvertedModel, memory_short_for_conversion
 from studio.engine.openvino_backend.modules import OpenVinoUNet, OpenVinoVaePart, UNetGraph
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,13 @@ class OpenVinoBackend:
             model = self._model(part, key, graph)
             try:
                 if not model.cached:
+                    short = memory_short_for_conversion(graph)
+                    if short:
+                        log.info("OpenVINO: not converting the %s: %s", label, short)
+                        self._failed.add(key)
+                        notice(f"Not enough free memory to convert the {label} for OpenVINO ({short}); "
+                               "it runs in PyTorch.")
+                        return None
                     notice(f"Converting the {label} for OpenVINO (once: it is kept for later runs)…")
                     seconds = model.convert(inputs)
                     self.conversions += 1

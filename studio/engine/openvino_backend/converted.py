@@ -99,3 +99,27 @@ class ConvertedModel:
         if self._request is None:
             self._request = self._compiled[1].create_infer_request()
         return self._request
+
+
+def memory_short_for_conversion(graph: Callable[[], torch.nn.Module]) -> str:
+    """Why converting would not fit in free memory ("" when it fits, or when the free memory is unknown).
+
+    Tracing holds a second copy of the weights (OpenVINO's constants) next to PyTorch's: an fp32 SDXL UNet (10 GB)
+    needs about 20 GB free on top of the loaded pipeline. Running out kills the process rather than raising, so
+    this is checked before, from Linux's MemAvailable."""
+    needed = 2 * sum(p.numel() * p.element_size() for p in graph().parameters())
+    free = _available_memory()
+    if free is None or free >= needed:
+        return ""
+    return f"needs about {needed / 1e9:.0f} GB, {free / 1e9:.0f} GB free"
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
