@@ -112,7 +112,9 @@ def test_converted_models_are_reused_by_a_new_engine_with_no_conversion(tiny_sd_
 
     assert notices == []  # no conversion, no fallback
     assert np.abs(ours[0] - _pixels(sd_engine.generate(_request(seed=11)))[0]).max() <= TOLERANCE
-    assert any((in_ov_home / "cache" / "openvino").glob("unet-*/model.xml"))
+    cache = in_ov_home / "cache" / "openvino"
+    assert any(cache.glob("unet-*/model.xml")) and any(cache.glob("vae_decoder-*/model.xml"))
+    assert any((cache / "compiled").iterdir())  # OpenVINO's compiled blobs, for the static shapes seen
 
 
 def test_cancel_stops_an_openvino_inference_and_nothing_is_decoded(ov_engine, in_ov_home):
