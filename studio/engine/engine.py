@@ -12,8 +12,8 @@ from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, Aut
 from PIL import Image
 
 from studio import __version__
-from studio.core.backends import OPENVINO, TORCH, check_backend
 from studio.core import mask as maskmath
+from studio.core.backends import OPENVINO, TORCH, check_backend
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
@@ -103,6 +103,7 @@ class Engine:
 
     def unload(self) -> None:
         self._loaded = None
+        self._openvino = None  # its compiled models hold copies of the weights, its graphs the modules
         self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
