@@ -33,7 +33,8 @@ def make_engine():
     from studio.core.settings import load_settings
     from studio.engine.engine import Engine
 
-    return Engine(device=None, previews="auto", backend=load_settings().settings.backend)
+    settings = load_settings().settings
+    return Engine(device=None, previews="auto", backend=settings.backend, channels_last=settings.channels_last)
 
 
 def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):

@@ -94,6 +94,9 @@ def _add_generate(sub) -> None:
     gen.add_argument("--backend", choices=BACKENDS, default=None,
                      help="what runs the UNet and VAE: torch, or openvino (CPUs and Intel GPUs; converts the model "
                      "once, then reuses it); default: the app's setting (torch)")
+    gen.add_argument("--channels-last", action="store_true",
+                     help="PyTorch's UNet and VAE in NHWC: a few percent faster, pixels within 1 level instead of "
+                     "equal to diffusers' (also a setting)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
     gen.add_argument("--out", type=Path, default=None,
                      help="output file, .png, .jpg or .webp (default: a PNG in the outputs folder)")
@@ -229,10 +232,10 @@ def _check_output(args, image: Image.Image | None) -> None:
         check_writable_file(args.out, expected)
 
 
-def _setting_backend() -> str:
+def _settings():
     from studio.core.settings import load_settings
 
-    return load_settings().settings.backend
+    return load_settings().settings
 
 
 def _note(text: str) -> None:
@@ -257,7 +260,9 @@ def _generate(args) -> int:
     template, image, mask = _template(args)
     from studio.engine.engine import Engine  # torch loads only once the arguments are known to be good
 
-    engine = Engine(args.device, offload=args.offload, previews="linear", backend=args.backend or _setting_backend())
+    settings = _settings()
+    engine = Engine(args.device, offload=args.offload, previews="linear", backend=args.backend or settings.backend,
+                    channels_last=args.channels_last or settings.channels_last)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     native = info.family.native_size
     given = args.width is not None or args.height is not None

@@ -149,7 +149,7 @@ def _engine_rows(family: str, folder: Path, steps: int, size: int, device: str, 
     from studio.core.request import GenerationRequest
     from studio.engine.engine import Engine
 
-    engine = Engine(device, previews="linear")
+    engine = Engine(device, previews="linear", channels_last=True)
     engine.load(str(folder))
     request = GenerationRequest(PROMPT, seed=1, steps=steps, width=size, height=size)
 
