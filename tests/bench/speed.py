@@ -68,6 +68,7 @@ def run(steps: int = 20, size: int = 512, model: Path | None = None, tiny: bool 
     studio = [python, "-m", "studio", "generate", "--model", str(model), "--prompt", PROMPT, "--seed", str(SEED),
               "--steps", str(steps), "--width", str(size), "--height", str(size), "--device", "cpu"]
     runs += [("studio, PyTorch", studio + ["--backend", "torch"]),
+             ("studio, PyTorch channels_last", studio + ["--backend", "torch", "--channels-last"]),
              ("studio, OpenVINO first run", studio + ["--backend", "openvino"]),
              ("studio, OpenVINO steady", studio + ["--backend", "openvino"])]
     rows = []
