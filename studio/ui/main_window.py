@@ -36,6 +36,7 @@ from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
+from studio.ui.backend_menu import BackendMenu
 from studio.ui.message_bar import MessageBar
 from studio.ui.model_picker import ModelPicker
 from studio.ui.params_panel import ParamsPanel
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
                            show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
                            device=lambda: self.session.model_info.device if self.session.model_info else None)
+        self.backend_menu = BackendMenu(self, self.menus.help_menu, settings, session.set_backend,
+                                        lambda text: self.status.showMessage(text, 15000))
         self._connect()
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
@@ -161,6 +164,7 @@ class MainWindow(QMainWindow):
         s.results_changed.connect(self._results_changed)
         s.cancelled.connect(self._cancelled)
         s.error.connect(self.show_error)
+        s.notice.connect(lambda text: self.message_bar.show_message(text, "info"))
         s.recipe_found.connect(self._offer_recipe)
         self._update_controls()
 
@@ -269,8 +273,9 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.show_idle("")
 
-    def _model_loaded(self) -> None:
+    def _model_loaded(self, info) -> None:
         self.message_bar.hide_error()  # a load error (or any other) is over once a model is ready
+        self.backend_menu.model_loaded(info.device)
         self._save_settings()  # the model choice survives a crash
 
     def _model_failed(self, source: str) -> None:
