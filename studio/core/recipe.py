@@ -14,6 +14,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
+from studio.core.control import ControlInput
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
 from studio.core.text import is_valid_text
@@ -52,6 +53,7 @@ class Recipe:
     vae_hash: str = ""
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
+    control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
+from studio.core import control_store
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
@@ -26,6 +27,7 @@ from studio.core.samplers import sampler_label
 from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
 from studio.engine import memory, passes
 from studio.engine.adapters import LoraAdapters
+from studio.engine.control import ControlNets
 from studio.engine.embeddings import TextualInversions
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
@@ -63,7 +65,7 @@ class Engine:
         self.offload = offload and self.device.accelerated
         self.previews = previews
         self._loaded: LoadedPipeline | None = None
-        self._pipes: dict[Mode, object] = {}
+        self._pipes: dict[tuple, object] = {}  # (mode, ids of its ControlNets) -> pipeline
         self._previewer: Previewer | None = None
         self.upscalers = Upscalers(self.device)
 
@@ -80,6 +82,7 @@ class Engine:
         self._adapters = LoraAdapters(loaded.pipe)
         self._embeddings = TextualInversions(loaded.pipe)
         self._vae = VaeChoice(loaded.pipe)
+        self._control = ControlNets(loaded.pipe, loaded.family, self.device.device)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
@@ -91,6 +94,7 @@ class Engine:
         self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
+        self._control = None
         memory.release_memory(self.device.device)
 
     @property
@@ -109,17 +113,21 @@ class Engine:
             dtype=str(self.device.dtype).removeprefix("torch."),
         )
 
-    def _pipeline(self, mode: Mode):
-        """The pipeline for a mode, sharing the loaded components (no copy of the weights)."""
+    def _pipeline(self, mode: Mode, controlnets: list | None = None):
+        """The pipeline for a mode (with ``controlnets``: its ControlNet variant), sharing the loaded components
+        (no copy of the weights); one ControlNet pipeline is kept, for the last set of ControlNets."""
         assert self._loaded is not None
         # A dedicated inpainting UNet needs image + mask inputs in every mode.
         if self._loaded.inpaint_unet:
             mode = Mode.INPAINT
-        if mode not in self._pipes:
-            base = self._loaded.pipe
-            self._pipes[mode] = _AUTO_PIPELINES[mode].from_pipe(base)
-            self._pipes[mode].set_progress_bar_config(disable=True)
-        return self._pipes[mode]
+        key = (mode, tuple(id(net) for net in controlnets or ()))
+        if key not in self._pipes:
+            extra = {"controlnet": controlnets[0] if len(controlnets) == 1 else controlnets} if controlnets else {}
+            if extra:
+                self._pipes = {k: pipe for k, pipe in self._pipes.items() if not k[1]}
+            self._pipes[key] = _AUTO_PIPELINES[mode].from_pipe(self._loaded.pipe, **extra)
+            self._pipes[key].set_progress_bar_config(disable=True)
+        return self._pipes[key]
 
     # -- generating ----------------------------------------------------------------------------------
     def generate(
@@ -141,12 +149,13 @@ class Engine:
         cancel = cancel or CancelToken()
         plan = passes.plan(request)
         self._check_plan(plan)
+        controlnets = self._control.models(request.control, self._library()) if request.control else []
         schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
         progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
         images, done = None, 0
         for index, (step, scheduler) in enumerate(zip(plan, schedulers)):
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel)
+            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel, controlnets)
             done += count
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
@@ -170,10 +179,10 @@ class Engine:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
-                  on_step: StepHandler | None, cancel: CancelToken):
+                  on_step: StepHandler | None, cancel: CancelToken, controlnets: list):
         """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
         request = step.request
-        pipe = self._pipeline(step.mode)
+        pipe = self._pipeline(step.mode, controlnets)
         pipe.scheduler = scheduler
         if request.width * request.height > VAE_TILING_PIXELS:
             pipe.vae.enable_tiling()
@@ -207,6 +216,9 @@ class Engine:
 
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
                 kwargs = self._call_arguments(request, init) | prompts.arguments()
+                if request.control:  # the control image is "image" unless the call has an image to start from
+                    kwargs |= self._control.arguments(request.control, (request.width, request.height),
+                                                      "control_image" if "image" in kwargs else "image")
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
@@ -308,4 +320,5 @@ class Engine:
             clip_skip=request.clip_skip,
             app_version=__version__,
             hires=request.hires,
+            control=tuple(replace(c, image=None, image_key=control_store.store(c.image)) for c in request.control),
         )
