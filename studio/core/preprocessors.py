@@ -69,7 +69,10 @@ def at_processor_resolution(image: Image.Image, resolution: int) -> Image.Image:
 
 def canny(image: Image.Image, low: float, high: float) -> Image.Image:
     """White edges on black, as RGB (what canny ControlNets were trained on)."""
-    import cv2  # the `control` extra; only canny needs it
+    try:
+        import cv2  # in the `engine` extra; only canny needs it
+    except ImportError:
+        raise StudioError("The canny preprocessor needs OpenCV (pip install opencv-python-headless).") from None
 
     edges = cv2.Canny(np.asarray(image.convert("RGB")), float(low), float(high))
     return Image.fromarray(edges).convert("RGB")
