@@ -22,7 +22,6 @@ from studio.core.control import ControlInput
 from studio.core.errors import StudioError
 from studio.core.metadata import format_parameters
 from studio.core.request import GenerationRequest
-from studio.engine.engine import Engine
 from tests.tiny_controlnets import build_tiny_controlnet, control_image
 
 SIZE = 64

@@ -139,6 +139,12 @@ def _checked(name: str, kind: Any, value: Any) -> Any:
 
 
 
+def checked_record(kind: type, value: Any) -> Any | None:
+    """A frozen record of type ``kind`` from read values (a dict), checked as recipe fields are; None if unusable."""
+    record = _checked_record(kind, value)
+    return None if record is _UNUSABLE else record
+
+
 def _checked_record(kind: type, value: Any) -> Any:
     if not isinstance(value, Mapping):
         return _UNUSABLE
