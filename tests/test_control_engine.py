@@ -19,7 +19,8 @@ from safetensors.torch import save_file
 from studio.core import control_store
 from studio.core import mask as maskmath
 from studio.core.control import ControlInput
-from studio.core.errors import StudioError
+from studio.core.cancel import CancelToken
+from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.metadata import format_parameters
 from studio.core.request import GenerationRequest
 from tests.tiny_controlnets import build_tiny_controlnet, control_image
@@ -142,6 +143,20 @@ def test_inpainting_with_control_keeps_unmasked_pixels(sd_engine, tiny_sd_dir, s
                        mask_image=maskmath.dilate_to_grid(mask), control_image=control_image(), strength=1.0,
                        controlnet_conditioning_scale=1.0, width=SIZE, height=SIZE)
     assert np.array_equal(out[paste == 255], _pixels(expected)[paste == 255])
+
+
+def test_previews_and_cancel_work_with_control(sd_engine, sd_controlnet):
+    steps = []
+    sd_engine.generate(_request(_control(sd_controlnet)), on_step=steps.append)
+    assert [s.step for s in steps] == [1, 2, 3, 4] and all(s.preview is not None for s in steps)
+    cancel = CancelToken()
+
+    def stop(update):
+        cancel.cancel()
+
+    with pytest.raises(GenerationCancelled):
+        sd_engine.generate(_request(_control(sd_controlnet)), on_step=stop, cancel=cancel)
+    assert sd_engine.generate(_request(_control(sd_controlnet))).images  # the next run works
 
 
 def test_sdxl_controlnet_matches_diffusers(sdxl_engine, tiny_sdxl_dir, sdxl_controlnet):
