@@ -7,11 +7,13 @@ import pytest
 import torch
 from diffusers import (
     ControlNetModel,
+    ControlNetUnionModel,
     EulerDiscreteScheduler,
     StableDiffusionControlNetImg2ImgPipeline,
     StableDiffusionControlNetInpaintPipeline,
     StableDiffusionControlNetPipeline,
     StableDiffusionXLControlNetPipeline,
+    StableDiffusionXLControlNetUnionPipeline,
 )
 from PIL import Image
 from safetensors.torch import save_file
@@ -22,6 +24,7 @@ from studio.core.control import ControlInput
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.metadata import format_parameters
+from studio.core.preprocessors import builtin_map, fit
 from studio.core.request import GenerationRequest
 from tests.tiny_controlnets import build_tiny_controlnet, control_image
 
@@ -164,6 +167,23 @@ def test_sdxl_controlnet_matches_diffusers(sdxl_engine, tiny_sdxl_dir, sdxl_cont
     expected = _direct(StableDiffusionXLControlNetPipeline, tiny_sdxl_dir, _net(sdxl_controlnet),
                        image=control_image(), controlnet_conditioning_scale=0.8, width=SIZE, height=SIZE)
     assert np.array_equal(_pixels(result.images[0]), _pixels(expected))
+
+
+def test_sdxl_union_controlnet_matches_diffusers(sdxl_engine, tiny_sdxl_dir, tmp_path):
+    folder = build_tiny_controlnet(tiny_sdxl_dir, tmp_path / "union", union=True)
+    controls = (_control(folder, preprocessor="canny", processor_res=64, weight=0.8),
+                _control(folder, preprocessor="scribble", processor_res=64, end=0.5))
+    result = sdxl_engine.generate(_request(*controls))
+    maps = [fit(builtin_map(c.image, c), (SIZE, SIZE), c.resize_mode) for c in controls]
+    pipe = StableDiffusionXLControlNetUnionPipeline.from_pretrained(
+        tiny_sdxl_dir, controlnet=ControlNetUnionModel.from_pretrained(folder), local_files_only=True)
+    pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)
+    expected = pipe(generator=torch.Generator("cpu").manual_seed(42), **PROMPT, control_image=maps,
+                    control_mode=[3, 2], controlnet_conditioning_scale=[0.8, 1.0], control_guidance_start=[0.0, 0.0],
+                    control_guidance_end=[1.0, 0.5], width=SIZE, height=SIZE).images[0]
+    assert np.array_equal(_pixels(result.images[0]), _pixels(expected))
+    with pytest.raises(StudioError, match="reads the control type from the preprocessor, and 'none' names none"):
+        sdxl_engine.generate(_request(_control(folder)))
 
 
 def test_controlnet_of_another_family_is_one_sentence(sdxl_engine, sd_controlnet):

@@ -12,15 +12,21 @@ from pathlib import Path
 import torch
 
 
-def build_tiny_controlnet(model_dir: Path, out_dir: Path, seed: int = 1) -> Path:
-    """A diffusers ControlNet folder for the tiny pipeline saved in ``model_dir``."""
-    from diffusers import ControlNetModel, UNet2DConditionModel
+def build_tiny_controlnet(model_dir: Path, out_dir: Path, seed: int = 1, union: bool = False) -> Path:
+    """A diffusers ControlNet folder for the tiny pipeline saved in ``model_dir`` (``union``: an SDXL union one)."""
+    from diffusers import ControlNetModel, ControlNetUnionModel, UNet2DConditionModel
 
     unet = UNet2DConditionModel.from_pretrained(model_dir, subfolder="unet", local_files_only=True)
     torch.manual_seed(seed)
     controlnet = ControlNetModel.from_unet(unet)
+    if union:  # its control-type transformer is as wide as the first block (320 in SDXL)
+        width = unet.config.block_out_channels[0]
+        config = ControlNetUnionModel.from_unet(unet, load_weights_from_unet=False).config
+        controlnet = ControlNetUnionModel.from_config(config, num_trans_channel=width, num_proj_channel=width,
+                                                      num_trans_head=4)
     with torch.no_grad():
-        for conv in [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block]:
+        extra = [controlnet.spatial_ch_projs] if union else []
+        for conv in [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block, *extra]:
             conv.weight.normal_(0, 0.3)
             conv.bias.normal_(0, 0.1)
     controlnet.save_pretrained(out_dir, safe_serialization=True)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 from PIL import Image
 
 from studio import __version__
@@ -27,7 +26,7 @@ from studio.core.samplers import sampler_label
 from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
 from studio.engine import memory, passes
 from studio.engine.adapters import LoraAdapters
-from studio.engine.control import ControlNets
+from studio.engine.control import ControlNets, make_pipeline
 from studio.engine.embeddings import TextualInversions
 from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
@@ -45,12 +44,6 @@ StepHandler = Callable[[StepUpdate], None]
 
 # Above this many pixels the VAE decodes in tiles: a full decode of a large image needs gigabytes.
 VAE_TILING_PIXELS = 1536 * 1536
-
-_AUTO_PIPELINES = {
-    Mode.TEXT_TO_IMAGE: AutoPipelineForText2Image,
-    Mode.IMAGE_TO_IMAGE: AutoPipelineForImage2Image,
-    Mode.INPAINT: AutoPipelineForInpainting,
-}
 
 
 class Engine:
@@ -120,12 +113,12 @@ class Engine:
         # A dedicated inpainting UNet needs image + mask inputs in every mode.
         if self._loaded.inpaint_unet:
             mode = Mode.INPAINT
-        key = (mode, tuple(id(net) for net in controlnets or ()))
+        controlnets = controlnets or []
+        key = (mode, tuple(id(net) for net in controlnets))
         if key not in self._pipes:
-            extra = {"controlnet": controlnets[0] if len(controlnets) == 1 else controlnets} if controlnets else {}
-            if extra:
+            if controlnets:
                 self._pipes = {k: pipe for k, pipe in self._pipes.items() if not k[1]}
-            self._pipes[key] = _AUTO_PIPELINES[mode].from_pipe(self._loaded.pipe, **extra)
+            self._pipes[key] = make_pipeline(self._loaded.pipe, mode, controlnets)
             self._pipes[key].set_progress_bar_config(disable=True)
         return self._pipes[key]
 
@@ -217,7 +210,7 @@ class Engine:
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
                 kwargs = self._call_arguments(request, init) | prompts.arguments()
                 if request.control:  # the control image is "image" unless the call has an image to start from
-                    kwargs |= self._control.arguments(request.control, (request.width, request.height),
+                    kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
                                                       "control_image" if "image" in kwargs else "image")
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
