@@ -114,3 +114,14 @@ def test_controlnets_are_found_as_files_and_diffusers_folders(tmp_path):
     assert resolve_controlnet(str(tmp_path / "canny.safetensors"), []) == tmp_path / "canny.safetensors"
     with pytest.raises(StudioError, match="There is no ControlNet called 'pose'"):
         resolve_controlnet("pose", folders)
+
+
+def test_the_json_recipe_keeps_control_units_by_image_key(tmp_path):
+    from studio.core.metadata import read_recipe
+    from studio.core.outputs import save_image
+
+    units = (ControlInput("canny-model", preprocessor="canny", weight=0.4, start=0.1, image_key="0123456789abcdef0123"),)
+    recipe = Recipe("a fox", "", 1, 20, 7, 64, 64, "Euler a", "model", control=units)
+    path = save_image(Image.new("RGB", (64, 64)), recipe, tmp_path)
+    assert read_recipe(path) == recipe and read_recipe(path).control[0].image_key == units[0].image_key
+    assert "image" not in recipe.to_dict()["control"][0]

@@ -56,7 +56,13 @@ class Recipe:
     control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as JSON values; control units, when there are any, as a list without their images (a
+        recipe names them by key)."""
+        data = asdict(self)
+        units = data.pop("control")
+        if units:
+            data["control"] = [{k: v for k, v in unit.items() if k != "image"} for unit in units]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Recipe":
