@@ -159,7 +159,10 @@ class ControlPanel(QGroupBox):
         self.set_layers(layers_from_data(data.get("control_layers")))
 
     def apply_recipe(self, recipe: Recipe) -> None:
-        """A recipe's control units become the layers (their stored images, when on this computer)."""
+        """A recipe's control units become the layers (their stored images, when on this computer); a recipe
+        without control leaves the layers as they are (an artist's scribbles are never dropped by a restore)."""
+        if not recipe.control:
+            return
         layers = [ControlLayer(settings=unit, source="image" if unit.image_key else "canvas",
                                image_key=unit.image_key) for unit in recipe.control]
         self.set_layers(layers)

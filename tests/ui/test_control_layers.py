@@ -109,3 +109,18 @@ def test_generating_with_a_control_layer_in_the_window(tiny_window, qtbot, tmp_p
     recipe = read_recipe(result.path)
     assert [(u.preprocessor, u.weight, u.end) for u in recipe.control] == [("canny", 0.65, 0.8)]
     assert 'ControlNet 0: "Module: canny' in open(result.path, "rb").read().decode("latin-1")
+
+
+def test_a_restored_recipe_brings_its_control_layers(fake_window, qtbot):
+    from studio.core.control import ControlInput
+    from studio.core.recipe import Recipe
+
+    window = fake_window()
+    _set_up_layer(window, model="mine")
+    window.apply_recipe(Recipe("a fox", "", 1, 20, 7, 64, 64, "Euler a", "model"))
+    assert [layer.settings.model for layer in window.control_panel.layers()] == ["mine"]  # kept
+    unit = ControlInput("depth-xl", preprocessor="depth_midas", weight=0.5)
+    window.apply_recipe(Recipe("a fox", "", 1, 20, 7, 64, 64, "Euler a", "model", control=(unit,)))
+    (layer,) = window.control_panel.layers()
+    assert layer.settings == unit and layer.source == "canvas"
+    assert window.control_panel.weight_spin.value() == 0.5
