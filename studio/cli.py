@@ -19,6 +19,8 @@ from studio.core.atomic import atomic_write_bytes
 from studio.core.backends import BACKENDS
 from studio.core.download_source import parse_source
 from studio.core.downloads import DownloadProgress, describe_progress, download, hub_token
+from studio.core.control import ControlInput
+from studio.core.control_files import resolve_controlnet
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
@@ -33,6 +35,7 @@ from studio.core.model_folders import ModelKind, configured_folders
 from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
 from studio.core.paths import models_dir, outputs_dir
+from studio.core.preprocessors import PREPROCESSORS
 from studio.core.prompt_syntax import prompt_notices
 from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
@@ -92,6 +95,17 @@ def _add_generate(sub) -> None:
     hires.add_argument("--hires-prompt", default=None, help="prompt of the second pass (default: --prompt)")
     hires.add_argument("--hires-negative", default=None, help="negative prompt of the second pass")
     hires.add_argument("--hires-scheduler", default=None, help="scheduler of the second pass (default: --scheduler)")
+    control = gen.add_argument_group("control (ControlNet)", "repeatable: each --controlnet starts a control layer; "
+                                     "the flags after it set that layer")
+    control.add_argument("--controlnet", action=_ControlFlag, metavar="NAME_OR_PATH",
+                         help="a ControlNet from the controlnet models folder, or its file or diffusers folder")
+    control.add_argument("--control-image", action=_ControlFlag, type=Path, metavar="IMG", help="the control image")
+    control.add_argument("--control-weight", action=_ControlFlag, type=float, metavar="W", help="default 1")
+    control.add_argument("--control-start", action=_ControlFlag, type=float, metavar="F",
+                         help="fraction of the steps where control starts (default 0)")
+    control.add_argument("--control-end", action=_ControlFlag, type=float, metavar="F", help="where it ends (default 1)")
+    control.add_argument("--preprocessor", action=_ControlFlag, choices=PREPROCESSORS,
+                         help="turns the image into a control map (default none: the image is the map)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
     gen.add_argument("--backend", choices=BACKENDS, default=None,
@@ -139,6 +153,36 @@ def _size(text: str) -> tuple[int, int]:
     if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
         raise argparse.ArgumentTypeError(f"'{text}' is not a size; write it as WxH, for example 1024x768")
     return int(parts[0]), int(parts[1])
+
+
+class _ControlFlag(argparse.Action):
+    """``--controlnet`` starts a layer in ``args.controls``; the other control flags set the last one's values."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        layers = getattr(namespace, "controls", None) or []
+        if option_string == "--controlnet":
+            layers.append({})
+        elif not layers:
+            parser.error(f"{option_string} must follow the --controlnet it belongs to")
+        layers[-1][self.dest] = value
+        namespace.controls = layers
+
+
+_CONTROL_FIELDS = {"controlnet": "model", "control_weight": "weight", "control_start": "start",
+                   "control_end": "end", "preprocessor": "preprocessor"}
+
+
+def _controls(args) -> tuple[ControlInput, ...]:
+    """The control layers the flags ask for, their images loaded and their ControlNets found."""
+    layers = []
+    for flags in getattr(args, "controls", None) or []:
+        if "control_image" not in flags:
+            raise StudioError(f"--controlnet {flags['controlnet']} needs a --control-image after it.")
+        resolve_controlnet(flags["controlnet"], configured_folders())  # before the model loads
+        values = {field: flags[flag] for flag, field in _CONTROL_FIELDS.items() if flag in flags}
+        image = load_image(flags["control_image"])
+        layers.append(ControlInput(image=image, **values))
+    return tuple(layers)
 
 
 def _hires(args) -> HiresPass | None:
@@ -220,6 +264,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         clip_skip=args.clip_skip,
         hires=_hires(args),
         vae=args.vae,
+        control=_controls(args),
     )
     template.validate()
     resolve_loras(lora_refs(template.prompt, template.negative_prompt), configured_folders())  # before the load

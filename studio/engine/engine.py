@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
 from studio.core.backends import OPENVINO, TORCH, check_backend
+from studio.core import control_store
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
@@ -28,6 +28,7 @@ from studio.core.samplers import sampler_label
 from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
 from studio.engine import memory, openvino_backend, passes
 from studio.engine.adapters import LoraAdapters
+from studio.engine.control import ControlNets, make_pipeline
 from studio.engine.embeddings import TextualInversions
 from studio.engine.devices import DeviceChoice, choose_device, use_channels_last
 from studio.engine.interrupt import Interrupted, interruptible
@@ -46,12 +47,6 @@ NoticeHandler = Callable[[str], None]  # one line for the user: a fallback, a co
 
 # Above this many pixels the VAE decodes in tiles: a full decode of a large image needs gigabytes.
 VAE_TILING_PIXELS = 1536 * 1536
-
-_AUTO_PIPELINES = {
-    Mode.TEXT_TO_IMAGE: AutoPipelineForText2Image,
-    Mode.IMAGE_TO_IMAGE: AutoPipelineForImage2Image,
-    Mode.INPAINT: AutoPipelineForInpainting,
-}
 
 
 class Engine:
@@ -72,7 +67,7 @@ class Engine:
         self.offload = offload and self.device.accelerated
         self.previews = previews
         self._loaded: LoadedPipeline | None = None
-        self._pipes: dict[Mode, object] = {}
+        self._pipes: dict[tuple, object] = {}  # (mode, ids of its ControlNets) -> pipeline
         self._previewer: Previewer | None = None
         self.upscalers = Upscalers(self.device)
 
@@ -99,6 +94,7 @@ class Engine:
         self._adapters = LoraAdapters(loaded.pipe)
         self._embeddings = TextualInversions(loaded.pipe)
         self._vae = VaeChoice(loaded.pipe)
+        self._control = ControlNets(loaded.pipe, loaded.family, self.device.device)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
@@ -111,6 +107,7 @@ class Engine:
         self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
+        self._control = None
         memory.release_memory(self.device.device)
 
     @property
@@ -129,17 +126,21 @@ class Engine:
             dtype=str(self.device.dtype).removeprefix("torch."),
         )
 
-    def _pipeline(self, mode: Mode):
-        """The pipeline for a mode, sharing the loaded components (no copy of the weights)."""
+    def _pipeline(self, mode: Mode, controlnets: list | None = None):
+        """The pipeline for a mode (with ``controlnets``: its ControlNet variant), sharing the loaded components
+        (no copy of the weights); one ControlNet pipeline is kept, for the last set of ControlNets."""
         assert self._loaded is not None
         # A dedicated inpainting UNet needs image + mask inputs in every mode.
         if self._loaded.inpaint_unet:
             mode = Mode.INPAINT
-        if mode not in self._pipes:
-            base = self._loaded.pipe
-            self._pipes[mode] = _AUTO_PIPELINES[mode].from_pipe(base)
-            self._pipes[mode].set_progress_bar_config(disable=True)
-        return self._pipes[mode]
+        controlnets = controlnets or []
+        key = (mode, tuple(id(net) for net in controlnets))
+        if key not in self._pipes:
+            if controlnets:
+                self._pipes = {k: pipe for k, pipe in self._pipes.items() if not k[1]}
+            self._pipes[key] = make_pipeline(self._loaded.pipe, mode, controlnets)
+            self._pipes[key].set_progress_bar_config(disable=True)
+        return self._pipes[key]
 
     # -- generating ----------------------------------------------------------------------------------
     def generate(
@@ -162,13 +163,14 @@ class Engine:
         cancel = cancel or CancelToken()
         plan = passes.plan(request)
         self._check_plan(plan)
+        controlnets = self._control.models(request.control, self._library()) if request.control else []
         schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
         progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
         images, done = None, 0
         notice = _once_each(on_notice)
         for index, (step, scheduler) in enumerate(zip(plan, schedulers)):
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice)
+            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice, controlnets)
             done += count
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
@@ -192,10 +194,10 @@ class Engine:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
-                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler):
+                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list):
         """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
         request = step.request
-        pipe = self._pipeline(step.mode)
+        pipe = self._pipeline(step.mode, controlnets)
         pipe.scheduler = scheduler
         if request.width * request.height > VAE_TILING_PIXELS:
             pipe.vae.enable_tiling()
@@ -229,6 +231,9 @@ class Engine:
 
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
                 kwargs = self._call_arguments(request, init) | prompts.arguments()
+                if request.control:  # the control image is "image" unless the call has an image to start from
+                    kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
+                                                      "control_image" if "image" in kwargs else "image")
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
@@ -340,6 +345,7 @@ class Engine:
             clip_skip=request.clip_skip,
             app_version=__version__,
             hires=request.hires,
+            control=tuple(replace(c, image=None, image_key=control_store.store(c.image)) for c in request.control),
         )
 
 

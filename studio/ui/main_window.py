@@ -33,6 +33,7 @@ from studio.session import ModelState, Result, Session
 from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
+from studio.ui.control_panel import ControlPanel
 from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         self.canvas = Canvas()
         self.canvas_toolbar = CanvasToolbar(self.canvas)
+        self.control_panel = ControlPanel(self.canvas, self.library)
         self.result_bar = ResultBar()
         self.results_strip = ResultsStrip()
         self._shown: Result | None = None  # the result shown over the canvas
@@ -93,7 +95,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
-        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
+        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel)
         self.keeper.failed.connect(self.show_error)
         notices = " ".join(text for text in (notice, self.keeper.notice) if text)
         if notices:
@@ -108,7 +110,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.model_picker)
         column.addWidget(self.vae_picker)
         column.addSpacing(6)
-        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel), 1)
+        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel, self.control_panel), 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -174,6 +176,7 @@ class MainWindow(QMainWindow):
         self.canvas.drop_rejected.connect(self.show_error)
         self.prompts.image_offered.connect(self.canvas.bring_in)
         self.prompts.message.connect(self.message_bar.show_message)
+        self.control_panel.message.connect(self.message_bar.show_message)
         self.canvas.image_dropped.connect(self._image_brought_in)
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
@@ -205,6 +208,7 @@ class MainWindow(QMainWindow):
             vae=self.vae_picker.choice(),
             **self.params.request_fields(),
             **self.image_panel.request_fields(),
+            control=self.control_panel.control_inputs(),
         )
         mode = self.image_panel.mode()
         source = self.canvas.image() if mode is not Mode.TEXT_TO_IMAGE else None
@@ -252,6 +256,7 @@ class MainWindow(QMainWindow):
         self.prompts.apply_recipe(recipe)
         adjusted = self.params.apply_recipe(recipe) + self.image_panel.apply_recipe(recipe)
         self.vae_picker.set_recorded(recipe.vae)
+        self.control_panel.apply_recipe(recipe)
         notice = restore_notice(skipped, adjusted)
         if notice is None:
             self.status.showMessage("Restored the prompt and settings.", 5000)

@@ -1,5 +1,5 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [speed] [--steps N] [--size S] [--rounds R]
-[--files F] [--model DIR] [--tiny]``: print benchmark figures.
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [speed] [control] [--steps N] [--size S]
+[--rounds R] [--files F] [--model DIR] [--tiny]``: print benchmark figures.
 
 Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files;
 speed (whole-process ``studio generate``, PyTorch and OpenVINO, against a diffusers script) 20 steps.
@@ -15,7 +15,7 @@ from tests.bench import engine_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("which", nargs="*", default=["engine"],
-                        choices=["engine", "gui", "prompt", "metadata", "library", "speed"])
+                        choices=["engine", "gui", "prompt", "metadata", "library", "speed", "control"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
@@ -38,6 +38,10 @@ def main() -> None:
         from tests.bench import metadata_bench
 
         print(metadata_bench.report(metadata_bench.run()), flush=True)
+    if "control" in args.which:
+        from tests.bench import control_bench
+
+        print(control_bench.report(control_bench.run(args.size, args.rounds or 3)), flush=True)
     if "library" in args.which:
         from tests.bench import library_bench
 
