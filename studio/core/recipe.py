@@ -17,6 +17,7 @@ from typing import Any
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
 from studio.core.text import is_valid_text
+from studio.core.tiles import TiledRefine
 
 MAX_PROMPT_CHARS = 65_536  # prompts and negative prompts
 MAX_TEXT_CHARS = 1_024  # every other text field (names, hashes, labels)
@@ -52,6 +53,7 @@ class Recipe:
     vae_hash: str = ""
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
+    tiled_refine: TiledRefine | None = None  # an upscaled picture refined in tiles; width/height are the picture's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
