@@ -18,6 +18,7 @@ from studio.core.errors import StudioError
 REFINE_STRENGTH = 0.35  # Ultimate SD upscale's advice: 0.3-0.5 adds detail without new things
 MIN_TILE, MAX_TILE = 64, 2048
 MAX_OVERLAP = 256
+LATENT_GRID = 8  # pixels per latent: tiles and the padded picture are multiples of it
 MAX_SIDE = 8192  # of the refined picture: it is held whole in memory, its tiles are not
 
 
@@ -51,6 +52,11 @@ class TiledRefine:
             raise StudioError(f"The tile overlap must be between 0 and {most} pixels (got {self.overlap}).")
         if not self.upscaler.strip():
             raise StudioError("Choose an upscaler (for example Lanczos).")
+
+
+def overlap_for(tile: int) -> int:
+    """The overlap for square tiles of ``tile`` pixels (0: the model's size): 64, or a quarter of a small tile."""
+    return min(TiledRefine.overlap, tile // 4) if tile else TiledRefine.overlap
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,16 @@ def tile_grid(width: int, height: int, tile_width: int, tile_height: int, overla
         for y in tile_starts(height, th, overlap)
         for x in tile_starts(width, tw, overlap)
     ]
+
+
+def refine_grid(width: int, height: int, tiling: TiledRefine) -> list[Tile]:
+    """The tiles that refine a ``width`` x ``height`` picture with ``tiling`` (its tile sizes set), over the
+    picture padded to multiples of :data:`LATENT_GRID` for the VAE."""
+    return tile_grid(padded(width), padded(height), tiling.tile_width, tiling.tile_height, tiling.overlap)
+
+
+def padded(length: int) -> int:
+    return -(-length // LATENT_GRID) * LATENT_GRID
 
 
 def _ramp(length: int, feather: int, fades: bool) -> np.ndarray:

@@ -19,7 +19,6 @@ from studio.core.request import MAX_SEED, GenerationRequest
 from studio.core.tiles import TiledRefine
 
 PREVIEW_SIDE = 1024
-LATENT_GRID = 8
 
 StepHandler = Callable[[StepUpdate], None]
 
@@ -33,11 +32,10 @@ class TiledPicture:
         tiles.check_picture_size(*image.size)
         self.size = image.size
         self._feather = tiling.overlap
-        pixels = np.asarray(image.convert("RGB"))
-        pad_y, pad_x = (-image.height) % LATENT_GRID, (-image.width) % LATENT_GRID
-        self._pixels = np.pad(pixels, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-        height, width = self._pixels.shape[:2]
-        self.tiles = tiles.tile_grid(width, height, tiling.tile_width, tiling.tile_height, tiling.overlap)
+        width, height = tiles.padded(image.width), tiles.padded(image.height)
+        pad = ((0, height - image.height), (0, width - image.width), (0, 0))
+        self._pixels = np.pad(np.asarray(image.convert("RGB")), pad, mode="edge")
+        self.tiles = tiles.refine_grid(image.width, image.height, tiling)
         self._preview_scale = min(1.0, PREVIEW_SIDE / max(width, height))
         if self._preview_scale == 1:
             self._preview = self._pixels  # blending a tile updates it too
