@@ -1,10 +1,11 @@
 """Tile geometry and blending for the tiled refine (plain Python): tiles cover the picture, neighbours overlap,
-edges are exact, and each seam is a linear cross-fade."""
+edges are exact, and each seam is a linear cross-fade; the recorded fields read back."""
 
 import numpy as np
 import pytest
 
 from studio.core.errors import StudioError
+from studio.core.metadata import check_parameters, recipe_from_parameters
 from studio.core.tiles import TiledRefine, blend, check_picture_size, tile_grid, tile_starts, tile_weights
 
 
@@ -82,3 +83,20 @@ def test_impossible_tiles_and_pictures_are_one_sentence():
         check_picture_size(600, 40)
     with pytest.raises(StudioError, match="up to 8192"):
         check_picture_size(9000, 600)
+
+
+def test_an_ultimate_sd_upscale_text_from_a1111_reads_back_as_a_tiled_refine():
+    text = ("a fox\nNegative prompt: blurry\nSteps: 26, Sampler: DPM++ 2M Karras, CFG scale: 8.5, Seed: 345, "
+            "Size: 2816x1984, Model hash: 553398964f, Model: AOM3A2, Denoising strength: 0.42, Clip skip: 2, "
+            "Ultimate SD upscale upscaler: 4x_NMKD-Siax_200k, Ultimate SD upscale tile_width: 960, "
+            "Ultimate SD upscale tile_height: 768, Ultimate SD upscale mask_blur: 8, Ultimate SD upscale padding: 48")
+    recipe = recipe_from_parameters(text)
+    assert (recipe.mode, recipe.strength, recipe.width, recipe.height) == ("img2img", 0.42, 2816, 1984)
+    assert recipe.tiled_refine == TiledRefine(upscaler="4x_NMKD-Siax_200k", tile_width=960, tile_height=768,
+                                              overlap=48)
+    older = recipe_from_parameters("x\nSteps: 20, Seed: 1, Size: 1024x1024, Denoising strength: 0.3, "
+                                   "Ultimate SD upscale upscaler: R-ESRGAN 4x+, Ultimate SD upscale tile_size: 512")
+    assert older.tiled_refine == TiledRefine(upscaler="R-ESRGAN 4x+", tile_width=512, tile_height=512)
+    odd = check_parameters("x\nSteps: 20, Seed: 1, Size: 1024x1024, Denoising strength: 0.3, "
+                           "Ultimate SD upscale upscaler: R, Ultimate SD upscale tile_width: wide")
+    assert odd.recipe.tiled_refine is None and odd.skipped == ("tiled_refine",)
