@@ -90,7 +90,7 @@ class EngineWorker(QObject):
             if self._engine is None:
                 self._engine = self._make_engine()
             if refine is not None and self._engine.info is None:
-                raise StudioError("Refining needs a model; choose one first.")
+                raise StudioError("Refining needs a loaded model; choose one first.")
             source = qimage_to_pil(image)
             result = self._engine.upscalers.upscale(source, upscaler, scale=scale or None,
                                                     on_progress=self.upscale_progress.emit, cancel=cancel)
