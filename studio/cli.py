@@ -287,7 +287,7 @@ def _generate(args) -> int:
     return 0
 
 
-def _refine(args, image: Path) -> tuple[GenerationRequest, TiledRefine] | None:
+def _refine(args) -> tuple[GenerationRequest, TiledRefine] | None:
     """The refine pass the flags ask for (on with --model), checked before torch loads."""
     tuning = {"--refine-strength": args.refine_strength, "--prompt": args.prompt, "--negative": args.negative,
               "--steps": args.steps, "--cfg": args.cfg, "--seed": args.seed, "--scheduler": args.scheduler,
@@ -300,7 +300,7 @@ def _refine(args, image: Path) -> tuple[GenerationRequest, TiledRefine] | None:
     check_source(str(args.model), allow_pickle=args.allow_pickle)
     if args.upscaler not in PIXEL_UPSCALERS:
         resolve_upscaler(args.upscaler)  # before the model loads
-    recorded = read_recipe(image)
+    recorded = read_recipe(args.image)
     template = GenerationRequest(
         prompt=args.prompt if args.prompt is not None else recorded.prompt if recorded else "",
         negative_prompt=args.negative if args.negative is not None else recorded.negative_prompt if recorded else "",
@@ -319,7 +319,7 @@ def _upscale(args) -> int:
     if args.scale is not None and not 1 <= args.scale <= 16:
         raise StudioError(f"Scale must be between 1 and 16 (got {args.scale:g}).")
     image = load_image(args.image)
-    refine = _refine(args, args.image)
+    refine = _refine(args)
     check_writable_file(args.out, image.width * image.height * 3 * round((args.scale or 4) ** 2))
     from studio.engine.devices import choose_device  # torch loads only once the arguments are known to be good
     from studio.engine.upscalers import Upscalers
