@@ -4,15 +4,17 @@ tiles are blended as documented, one progress bar and whole-picture previews, ca
 import numpy as np
 import pytest
 import torch
-from diffusers import EulerDiscreteScheduler, StableDiffusionImg2ImgPipeline
+from diffusers import DiffusionPipeline, EulerDiscreteScheduler, StableDiffusionImg2ImgPipeline
 from PIL import Image
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.metadata import PARAMETERS_KEY, format_parameters, read_recipe, recipe_from_parameters
 from studio.core.outputs import write_image
+from studio.core.paths import models_dir
 from studio.core.request import GenerationRequest
-from studio.core.tiles import TiledRefine, tile_weights, tile_grid
+from studio.core.tiles import TiledRefine, tile_grid, tile_weights
+from tests.tiny_networks import kohya_lora
 
 PROMPT, NEGATIVE, SEED, STEPS, STRENGTH = "a harbour at noon", "blurry", 11, 10, 0.4
 RUNS = int(STEPS * STRENGTH)  # the steps image-to-image runs per tile
@@ -129,3 +131,14 @@ def test_a_picture_or_tiles_that_cannot_work_are_one_sentence(sd_engine):
         sd_engine.refine(_picture(200, 64), _request(), TiledRefine(tile_width=100, tile_height=64))
     with pytest.raises(StudioError, match="leave no step"):
         sd_engine.refine(_picture(64, 64), _request(steps=2, strength=0.3), TiledRefine())
+
+
+def test_a_lora_in_the_prompt_refines_every_tile_and_is_recorded(sd_engine, tiny_sd_dir):
+    kohya_lora(DiffusionPipeline.from_pretrained(tiny_sd_dir, local_files_only=True),
+               models_dir() / "loras" / "ink.safetensors", seed=1)
+    picture, tiling = _picture(112, 64), TiledRefine(tile_width=64, tile_height=64, overlap=16)
+    off = sd_engine.refine(picture, _request(prompt=f"{PROMPT} <lora:ink:0>"), tiling)
+    on = sd_engine.refine(picture, _request(prompt=f"{PROMPT} <lora:ink:1>"), tiling)
+    assert on.recipes[0].lora_hashes.startswith("ink: ")
+    changed = np.abs(_pixels(on.images[0]) - _pixels(off.images[0])).mean(axis=(0, 2))
+    assert changed[:48].mean() > 1 and changed[64:].mean() > 1  # in both tiles
