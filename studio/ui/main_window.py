@@ -218,18 +218,21 @@ class MainWindow(QMainWindow):
         if self._shown is not None and self.canvas.showing_result():
             return self._shown
         return self.canvas.image()
+
+    def _picture_image(self) -> QImage | None:
+        picture = self._picture()
+        return picture.image if isinstance(picture, Result) else picture
+
     def upscale_image(self, upscaler: str, scale: float) -> None:
         """The result shown (else the canvas image), upscaled by a model in the engine thread."""
-        picture = self._picture()
-        image = picture.image if isinstance(picture, Result) else picture
+        image = self._picture_image()
         if image is not None and self.session.upscale(image, upscaler, scale):
             self.message_bar.hide()
 
     def upscale_and_refine(self, upscaler: str, scale: float, strength: float, tile: int) -> None:
         """Upscale the picture shown, then refine it in tiles with the loaded model, the prompt and the settings
         (a result, saved with its recipe, like a generation's)."""
-        picture = self._picture()
-        image = picture.image if isinstance(picture, Result) else picture
+        image = self._picture_image()
         if image is None:
             return
         request = GenerationRequest(**self.prompts.request_fields(), vae=self.vae_picker.choice(),
