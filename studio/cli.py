@@ -24,13 +24,13 @@ from studio.core.control_files import resolve_controlnet
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
-from studio.core.hires import BUILTIN_UPSCALERS, HiresPass
+from studio.core.hires import BUILTIN_UPSCALERS, PIXEL_UPSCALERS, HiresPass
 from studio.core.image_formats import check_writable_file, check_writable_folder, output_format
 from studio.core.image_io import load_image, load_mask
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.mask import is_empty
-from studio.core.metadata import format_parameters, read_checked_recipe
+from studio.core.metadata import format_parameters, read_checked_recipe, read_recipe
 from studio.core.model_folders import ModelKind, configured_folders
 from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
@@ -41,6 +41,8 @@ from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
 from studio.core.sources import check_source
 from studio.core.text import printable
+from studio.core.tiles import REFINE_STRENGTH, TiledRefine
+from studio.core.upscaler_files import resolve_upscaler
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +122,33 @@ def _add_generate(sub) -> None:
 
 
 def _add_upscale(sub) -> None:
-    up = sub.add_parser("upscale", help="upscale an image with an upscaler model (ESRGAN, SwinIR, ...)")
+    up = sub.add_parser("upscale", help="upscale an image with an upscaler model (ESRGAN, SwinIR, ...) or Lanczos, "
+                        "and refine it with a diffusion model (--model)")
     up.add_argument("image", type=Path)
-    up.add_argument("--upscaler", required=True, help="a model file, or its name in the upscalers models folder")
-    up.add_argument("--scale", type=float, default=None, help="final size = size x F (default: the model's scale)")
+    up.add_argument("--upscaler", required=True, help="a model file, its name in the upscalers models folder, or "
+                    f"{' / '.join(PIXEL_UPSCALERS)}")
+    up.add_argument("--scale", type=float, default=None, help="final size = size x F (default: the model's scale; "
+                    "2 for Lanczos and Nearest)")
     up.add_argument("--out", type=Path, required=True, help="output file, .png, .jpg or .webp")
     up.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     up.add_argument("--allow-pickle", action="store_true",
-                    help="allow .pth files that hold more than weights (they can run code)")
+                    help="allow .pth (and --model .ckpt) files that hold more than weights (they can run code)")
+    refine = up.add_argument_group("refine", "then refine the upscaled picture with a model: image-to-image at low "
+                                   "strength over overlapping tiles (Ultimate SD upscale style)")
+    refine.add_argument("--model", default=None, help="turn the refine pass on with this model (folder, checkpoint "
+                        "or hub id)")
+    refine.add_argument("--refine-strength", type=float, default=None, help="how much each tile changes (0-1], "
+                        f"default {REFINE_STRENGTH:g}")
+    refine.add_argument("--prompt", default=None, help="default: the prompt recorded in IMAGE, if any")
+    refine.add_argument("--negative", default=None, help="default: the negative prompt recorded in IMAGE, if any")
+    refine.add_argument("--steps", type=int, default=None, help="image-to-image steps per tile, as at strength 1 "
+                        "(default 20: 7 run at strength 0.35)")
+    refine.add_argument("--cfg", type=float, default=None, help="classifier-free guidance scale (default 7)")
+    refine.add_argument("--seed", type=int, default=None, help="tile i uses seed + i (default: a random seed)")
+    refine.add_argument("--scheduler", default=None, help=f"one of {', '.join(SCHEDULER_NAMES)}")
+    refine.add_argument("--tile", type=int, default=None, help="tile side in pixels (default: the model's native size)")
+    refine.add_argument("--overlap", type=int, default=None, help="pixels neighbouring tiles share and blend over "
+                        f"(default {TiledRefine.overlap})")
 
 
 def _add_info(sub) -> None:
@@ -341,17 +362,59 @@ def _generate(args) -> int:
     return 0
 
 
+def _refine(args) -> tuple[GenerationRequest, TiledRefine] | None:
+    """The refine pass the flags ask for (on with --model), checked before torch loads."""
+    tuning = {"--refine-strength": args.refine_strength, "--prompt": args.prompt, "--negative": args.negative,
+              "--steps": args.steps, "--cfg": args.cfg, "--seed": args.seed, "--scheduler": args.scheduler,
+              "--tile": args.tile, "--overlap": args.overlap}
+    if args.model is None:
+        given = [flag for flag, value in tuning.items() if value is not None]
+        if given:
+            raise StudioError(f"{given[0]} needs --model (it turns the refine pass on).")
+        return None
+    check_source(str(args.model), allow_pickle=args.allow_pickle)
+    if args.upscaler not in PIXEL_UPSCALERS:
+        resolve_upscaler(args.upscaler)  # before the model loads
+    recorded = read_recipe(args.image)
+    template = GenerationRequest(
+        prompt=args.prompt if args.prompt is not None else recorded.prompt if recorded else "",
+        negative_prompt=args.negative if args.negative is not None else recorded.negative_prompt if recorded else "",
+        seed=args.seed, steps=args.steps or 20, cfg_scale=7.0 if args.cfg is None else args.cfg,
+        scheduler=args.scheduler, strength=REFINE_STRENGTH if args.refine_strength is None else args.refine_strength,
+    )
+    template.validate()
+    check_strength(template.strength, template.steps)
+    tiling = TiledRefine(upscaler=args.upscaler, tile_width=args.tile or 0, tile_height=args.tile or 0,
+                         overlap=TiledRefine.overlap if args.overlap is None else args.overlap)
+    tiling.validate()
+    return template, tiling
+
+
 def _upscale(args) -> int:
     if args.scale is not None and not 1 <= args.scale <= 16:
         raise StudioError(f"Scale must be between 1 and 16 (got {args.scale:g}).")
     image = load_image(args.image)
+    refine = _refine(args)
     check_writable_file(args.out, image.width * image.height * 3 * round((args.scale or 4) ** 2))
     from studio.engine.devices import choose_device  # torch loads only once the arguments are known to be good
     from studio.engine.upscalers import Upscalers
 
-    upscalers = Upscalers(choose_device(args.device))
+    if refine is None:
+        upscalers = Upscalers(choose_device(args.device))
+    else:
+        from studio.engine.engine import Engine
+
+        engine = Engine(args.device, previews="linear")
+        engine.load(str(args.model), allow_pickle=args.allow_pickle)
+        upscalers = engine.upscalers
     result = upscalers.upscale(image, args.upscaler, scale=args.scale, on_progress=_TileBar(),
                                allow_pickle=args.allow_pickle)
+    if refine is not None:
+        template, tiling = refine
+        tiling = replace(tiling, scale=round(result.width / image.width, 4))
+        finished = engine.refine(result, template, tiling, on_step=_ProgressBar(), on_notice=_note)
+        print(write_image(args.out, finished.images[0], finished.recipes[0]))
+        return 0
     buffer = io.BytesIO()
     result.save(buffer, format=output_format(args.out))
     print(atomic_write_bytes(args.out, buffer.getvalue()))

@@ -23,3 +23,9 @@ def test_image_to_image_runs_the_strengths_share_of_the_steps():
     assert tiny.runs == 1
     full = StepPlan.of(GenerationRequest("x", steps=8, strength=1.0, width=64, height=64, init_image=image))
     assert (full.runs, full.strength) == (8, None)
+
+
+def test_a_tiled_refine_counts_the_steps_of_every_tile_on_one_bar():
+    plan = StepPlan.tiled(GenerationRequest("x", steps=20, strength=0.35), 6)
+    assert (plan.asked, plan.runs, plan.strength) == (120, 42, 0.35)  # int(20 * 0.35) = 7 steps per tile
+    assert plan.step(84, 84) == 42  # Heun: twice the timesteps, the same steps shown

@@ -6,6 +6,8 @@ asks for the second pass; :mod:`studio.core.metadata` writes it the way AUTOMATI
 
 from dataclasses import dataclass
 
+from PIL import Image
+
 from studio.core.errors import StudioError
 from studio.core.samplers import SCHEDULER_NAMES
 
@@ -19,7 +21,8 @@ LATENT_UPSCALERS: dict[str, tuple[str, bool]] = {
     "Latent (nearest-exact)": ("nearest-exact", False),
 }
 # Pixel-space resampling by name (Pillow's filters); any other name is an upscaler model file.
-PIXEL_UPSCALERS: tuple[str, ...] = ("Lanczos", "Nearest")
+PIXEL_FILTERS: dict[str, Image.Resampling] = {"Lanczos": Image.Resampling.LANCZOS, "Nearest": Image.Resampling.NEAREST}
+PIXEL_UPSCALERS: tuple[str, ...] = tuple(PIXEL_FILTERS)
 BUILTIN_UPSCALERS: tuple[str, ...] = (*LATENT_UPSCALERS, *PIXEL_UPSCALERS)
 
 MIN_SCALE, MAX_SCALE = 1.0, 4.0

@@ -32,6 +32,7 @@ from studio.core.image_io import open_image
 from studio.core.recipe import CheckedRecipe, Recipe, check_recipe, required_fields
 from studio.core.request import MAX_CLIP_SKIP, GenerationRequest
 from studio.core.samplers import sampler_label, scheduler_from_label
+from studio.core.tiles import TiledRefine
 
 PARAMETERS_KEY = "parameters"
 RECIPE_KEY = "latent-studio"
@@ -57,6 +58,7 @@ _UNICODE_PREFIX = b"UNICODE\0"
 _ASCII_PREFIX = b"ASCII\0\0\0"
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _DEFAULTS = GenerationRequest(prompt="")
+_USDU = "Ultimate SD upscale"
 
 
 def _quote(value: Any) -> str:
@@ -88,6 +90,7 @@ def format_parameters(recipe: Recipe) -> str:
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
         **(_hires_fields(recipe.hires) if recipe.hires is not None else {}),
+        **(_tiled_refine_fields(recipe.tiled_refine) if recipe.tiled_refine is not None else {}),
         "Mask blur": recipe.mask_feather,
         "Clip skip": recipe.clip_skip if recipe.clip_skip > 1 else None,
         "Lora hashes": recipe.lora_hashes or None,
@@ -116,6 +119,30 @@ def _hires_fields(hires: HiresPass) -> dict[str, Any]:
         "Hires prompt": hires.prompt,
         "Hires negative prompt": hires.negative_prompt,
         "Hires sampler": sampler_label(hires.scheduler) if hires.scheduler else None,
+    }
+
+
+def _tiled_refine_fields(tiling: TiledRefine) -> dict[str, Any]:
+    """A tiled refine as A1111's Ultimate SD upscale script writes it (its ``padding``: our overlap)."""
+    return {
+        f"{_USDU} upscaler": tiling.upscaler,
+        f"{_USDU} tile_width": tiling.tile_width,
+        f"{_USDU} tile_height": tiling.tile_height,
+        f"{_USDU} padding": tiling.overlap,
+    }
+
+
+def _tiled_refine_from(fields: dict[str, str]) -> dict[str, Any] | None:
+    """The tiled refine of a ``parameters`` text with Ultimate SD upscale fields (as a dict to be checked)."""
+    if f"{_USDU} upscaler" not in fields:
+        return None
+    defaults = TiledRefine()
+    tile = fields.get(f"{_USDU} tile_size")  # the script's older versions wrote one size
+    return {
+        "upscaler": fields[f"{_USDU} upscaler"].strip() or defaults.upscaler,
+        "tile_width": _int(fields.get(f"{_USDU} tile_width", tile or "0")),
+        "tile_height": _int(fields.get(f"{_USDU} tile_height", tile or "0")),
+        "overlap": _int(fields.get(f"{_USDU} padding", str(defaults.overlap))),
     }
 
 
@@ -293,6 +320,9 @@ def check_parameters(text: str) -> CheckedRecipe:
     units = [parse_control(fields[key]) for key in fields if re.fullmatch(r"ControlNet \d+", key)]
     if units:
         data["control"] = units
+    tiled_refine = _tiled_refine_from(fields) if mode == "img2img" else None
+    if tiled_refine is not None:
+        data["tiled_refine"] = tiled_refine
     fallback = {"strength": _DEFAULTS.strength} if mode != "txt2img" else {}
     if mode == "inpaint":
         fallback["mask_feather"] = _DEFAULTS.mask_feather

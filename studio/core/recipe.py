@@ -18,6 +18,7 @@ from studio.core.control import ControlInput
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
 from studio.core.text import is_valid_text
+from studio.core.tiles import TiledRefine
 
 MAX_PROMPT_CHARS = 65_536  # prompts and negative prompts
 MAX_TEXT_CHARS = 1_024  # every other text field (names, hashes, labels)
@@ -54,6 +55,7 @@ class Recipe:
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
     control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)
+    tiled_refine: TiledRefine | None = None  # an upscaled picture refined in tiles; width/height are the picture's
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values; control units, when there are any, as a list without their images (a

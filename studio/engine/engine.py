@@ -25,8 +25,9 @@ from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
+from studio.core.tiles import TiledRefine
 from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
-from studio.engine import memory, openvino_backend, passes
+from studio.engine import memory, openvino_backend, passes, tiled_refine
 from studio.engine.adapters import LoraAdapters
 from studio.engine.control import ControlNets, make_pipeline
 from studio.engine.embeddings import TextualInversions
@@ -177,6 +178,35 @@ class Engine:
             images = [maskmath.composite(request.init_image, img, paste) for img in images]
         recipes = [replace(self._recipe(request, i), **networks) for i in range(len(images))]
         return Finished(images=images, recipes=recipes)
+
+    def refine(self, image: Image.Image, request: GenerationRequest, tiling: TiledRefine,
+               on_step: StepHandler | None = None, cancel: CancelToken | None = None,
+               on_notice: NoticeHandler | None = None) -> Finished:
+        """``image`` (an upscaled picture) refined by image-to-image at ``request.strength`` over overlapping
+        tiles (see :mod:`studio.engine.tiled_refine`), one progress bar over all of them. ``request`` gives the
+        prompt, seed, steps and sampler; its size and images are the tiles'. Raises like :meth:`generate`."""
+        if self._loaded is None:
+            raise StudioError("No model is loaded yet; choose a model first.")
+        tiling = tiling.sized(self._loaded.family.native_size)
+        picture = tiled_refine.TiledPicture(image, tiling)
+        request = request.with_concrete_seed()
+        first = passes.Pass(picture.request(0, request))  # every tile has its size, steps and strength
+        networks = self._apply_networks(request)
+        cancel = cancel or CancelToken()
+        count = passes.timestep_count(make_scheduler(request.scheduler, self._base_scheduler), first)
+        progress = passes.Progress([count] * len(picture.tiles))
+        done, notice = 0, _once_each(on_notice)
+        for index in range(len(picture.tiles)):
+            step = first if index == 0 else passes.Pass(picture.request(index, request))
+            scheduler = make_scheduler(request.scheduler, self._base_scheduler)
+            progress.start(index, done)
+            images, count = self._run_pass(step, scheduler, None, progress, picture.previews(index, on_step), cancel,
+                                           notice, [])
+            picture.blend(index, images[0])
+            done += count
+        whole = replace(request, init_image=image, width=image.width, height=image.height, batch_size=1, hires=None)
+        recipe = replace(self._recipe(whole, 0), **networks, tiled_refine=tiling)
+        return Finished(images=[picture.image()], recipes=[recipe])
 
     def _check_plan(self, plan: list[passes.Pass]) -> None:
         """Refuse what cannot work before the first pass runs; load an upscaler model the plan names."""

@@ -11,13 +11,11 @@ from dataclasses import dataclass, replace
 import torch
 from PIL import Image
 
-from studio.core.hires import LATENT_UPSCALERS
+from studio.core.hires import LATENT_UPSCALERS, PIXEL_FILTERS
 from studio.core.request import GenerationRequest, Mode
 
 # Images upscaled by a model (an upscaler from the models folder), given the upscaler's name.
 ModelUpscale = Callable[[str, list[Image.Image]], list[Image.Image]]
-
-_PIXEL_FILTERS = {"Lanczos": Image.Resampling.LANCZOS, "Nearest": Image.Resampling.NEAREST}
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def upscale(previous, upscaler: str, size: tuple[int, int], vae_scale_factor: in
         target = (height // vae_scale_factor, width // vae_scale_factor)
         return torch.nn.functional.interpolate(previous, size=target, mode=mode, antialias=antialias)
     images = list(previous)
-    if upscaler not in _PIXEL_FILTERS:
+    if upscaler not in PIXEL_FILTERS:
         images = model_upscale(upscaler, images)
-    resample = _PIXEL_FILTERS.get(upscaler, Image.Resampling.LANCZOS)
+    resample = PIXEL_FILTERS.get(upscaler, Image.Resampling.LANCZOS)
     return [img if img.size == size else img.resize(size, resample) for img in images]

@@ -8,7 +8,6 @@ tolerance). On a GPU the model runs in fp16 when its architecture supports it.
 """
 
 import logging
-import math
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +18,14 @@ from PIL import Image
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
+from studio.core.hires import PIXEL_FILTERS
+from studio.core.tiles import tile_starts
 from studio.core.upscaler_files import resolve_upscaler
 from studio.engine.devices import DeviceChoice
 
 log = logging.getLogger(__name__)
 
+PIXEL_SCALE = 2.0  # the built-in resizers' scale when none is given
 TILE = 512  # input pixels per tile side
 OVERLAP = 32  # input pixels shared by neighbouring tiles
 MISSING = ("Upscaler models need the 'upscalers' extra: pip install 'latent-studio[upscalers]' "
@@ -116,22 +118,20 @@ class Upscalers:
     def upscale(self, image: Image.Image, name: str, *, scale: float | None = None,
                 on_progress: TileProgress | None = None, cancel: CancelToken | None = None,
                 allow_pickle: bool = False) -> Image.Image:
-        """``image`` upscaled by the model, resized with Lanczos to ``scale`` times its size when given."""
+        """``image`` upscaled by the model, resized with Lanczos to ``scale`` times its size when given; a
+        built-in name (Lanczos, Nearest) resizes it by ``scale`` (default 2)."""
+        if name in PIXEL_FILTERS:
+            scale = scale or PIXEL_SCALE
+            return image.resize(_scaled(image, scale), PIXEL_FILTERS[name])
         model = self.model(name, allow_pickle=allow_pickle)
-        scale = scale or model.scale
-        size = (round(image.width * scale), round(image.height * scale))
-        return model.upscale(image, size=size, cancel=cancel, on_progress=on_progress)
+        return model.upscale(image, size=_scaled(image, scale or model.scale), cancel=cancel, on_progress=on_progress)
 
     def clear(self) -> None:
         self._loaded = None
 
 
-def _starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Evenly spread tile positions that cover ``length`` with at least ``overlap`` shared pixels."""
-    if length <= tile:
-        return [0]
-    count = math.ceil((length - overlap) / (tile - overlap))
-    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+def _scaled(image: Image.Image, scale: float) -> tuple[int, int]:
+    return round(image.width * scale), round(image.height * scale)
 
 
 def _ramp(length: int, ramp: int, start: bool, end: bool) -> torch.Tensor:
@@ -156,7 +156,7 @@ def tiled(model: Callable[[torch.Tensor], torch.Tensor], pixels: torch.Tensor, s
     _, channels, height, width = pixels.shape
     out = torch.zeros(1, channels, height * scale, width * scale)
     weights = torch.zeros(1, 1, height * scale, width * scale)
-    ys, xs = _starts(height, tile, overlap), _starts(width, tile, overlap)
+    ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     total, done = len(ys) * len(xs), 0
     ramp = overlap * scale
     for y in ys:

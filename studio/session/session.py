@@ -20,7 +20,7 @@ from studio.core.events import Finished
 from studio.core.jobs import ImageJob
 from studio.core.metadata import read_checked_recipe
 from studio.core.model_info import ModelFamily, ModelInfo
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, check_strength
 from studio.core.steps import StepPlan
 from studio.core.sources import is_hub_id
 from studio.session.canvas_job import prepare_job
@@ -30,6 +30,7 @@ from studio.session.progress import ProgressClock
 from studio.session.results import save_results
 from studio.session.tasks import TaskSet, in_daemon_thread
 from studio.workers.engine_thread import EngineThread
+from studio.workers.engine_worker import RefineJob
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class Session(QObject):
         worker.upscale_progress.connect(self._on_upscale_progress)
         worker.upscaled.connect(self._on_upscaled)
         worker.notice.connect(self.notice)
+        worker.refining.connect(self._on_refining)
 
     # -- questions the window asks ---------------------------------------------------------------
     def generate_blocker(self) -> str | None:
@@ -287,15 +289,41 @@ class Session(QObject):
         self.error.emit(message)
 
     # -- upscaling with a model -------------------------------------------------------------------
-    def upscale(self, image: QImage, upscaler: str, scale: float = 0.0) -> bool:
-        """Upscale ``image`` in the engine thread (progress per tile, Esc cancels); ``upscaled`` brings it back."""
+    def upscale(self, image: QImage, upscaler: str, scale: float = 0.0, refine: RefineJob | None = None) -> bool:
+        """Upscale ``image`` in the engine thread (progress per tile, Esc cancels); ``upscaled`` brings it back.
+
+        With ``refine`` (a request and its tiling) the loaded model then refines the upscaled picture in tiles,
+        with step progress and previews, and the result is saved and published like a generation's.
+        """
         if self.busy:
             return False
+        if refine is not None:
+            request, tiling = refine
+            try:
+                if self.model_state is not ModelState.READY:
+                    raise StudioError("Refining needs a loaded model; choose one first.")
+                tiling.validate()
+                request = request.with_concrete_seed()
+                request.validate()
+                check_strength(request.strength, request.steps)
+            except StudioError as exc:
+                self.error.emit(str(exc))
+                return False
+            refine = (request, tiling)
+            self.last_seed = request.seed
+            self._job = ImageJob(request=request)
         self.progress = None
+        self._cancel_requested = False
         self._clock.start()
         self.busy = True
-        self._engine.upscale(QImage(image), upscaler, scale)
+        self._engine.upscale(QImage(image), upscaler, scale, refine)
         return True
+
+    def _on_refining(self, tiles: int) -> None:
+        self.progress = None
+        self._clock.start()  # the rate and ETA count refining steps, not the upscale before them
+        self._steps = StepPlan.tiled(self._job.request, tiles)
+        self.preview_box = None
 
     def _on_upscale_progress(self, done: int, total: int) -> None:
         self.progress = self._clock.update(done, total)

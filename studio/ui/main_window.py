@@ -28,6 +28,7 @@ from studio.core.model_info import ModelFamily
 from studio.core.recipe import CheckedRecipe, Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
+from studio.core.tiles import TiledRefine, overlap_for
 from studio.core.workspace import Workspace
 from studio.session import ModelState, Result, Session
 from studio.session.library import ModelLibrary
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         self.canvas.image_changed.connect(self._show_generation_size)
         self.image_panel.extend_button.extend.connect(self.extend_canvas)
         self.image_panel.upscale_button.upscale.connect(self.upscale_image)
+        self.image_panel.upscale_button.refine.connect(self.upscale_and_refine)
         s.upscaled.connect(self._upscaled)
         self.result_bar.use_button.clicked.connect(self.use_result)
         self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
@@ -224,11 +226,28 @@ class MainWindow(QMainWindow):
         if self._shown is not None and self.canvas.showing_result():
             return self._shown
         return self.canvas.image()
+
+    def _picture_image(self) -> QImage | None:
+        picture = self._picture()
+        return picture.image if isinstance(picture, Result) else picture
+
     def upscale_image(self, upscaler: str, scale: float) -> None:
         """The result shown (else the canvas image), upscaled by a model in the engine thread."""
-        picture = self._picture()
-        image = picture.image if isinstance(picture, Result) else picture
+        image = self._picture_image()
         if image is not None and self.session.upscale(image, upscaler, scale):
+            self.message_bar.hide()
+
+    def upscale_and_refine(self, upscaler: str, scale: float, strength: float, tile: int) -> None:
+        """Upscale the picture shown, then refine it in tiles with the loaded model, the prompt and the settings
+        (a result, saved with its recipe, like a generation's)."""
+        image = self._picture_image()
+        if image is None:
+            return
+        request = GenerationRequest(**self.prompts.request_fields(), vae=self.vae_picker.choice(),
+                                    **self.params.request_fields() | dict(hires=None, batch_size=1, strength=strength))
+        tiling = TiledRefine(upscaler=upscaler, tile_width=tile, tile_height=tile, overlap=overlap_for(tile))
+        if self.session.upscale(image, upscaler, scale, refine=(request, tiling)):
+            self.canvas.clear_overlay()  # the previews show the picture filling in
             self.message_bar.hide()
 
     def _upscaled(self, image) -> None:
@@ -270,6 +289,7 @@ class MainWindow(QMainWindow):
         self.generate_button.setToolTip(reason or "Generate (Ctrl+Enter)")
         self.cancel_button.setEnabled(self.session.busy)
         self.model_picker.setEnabled(not self.session.busy)
+        self.image_panel.upscale_button.set_refine_available(self.session.model_state is ModelState.READY)
 
     def _model_state_changed(self, state: ModelState) -> None:
         self._update_controls()

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 
 from studio.core.cancel import CancelToken
 from studio.core.request import GenerationRequest
-from studio.workers.engine_worker import EngineWorker
+from studio.workers.engine_worker import EngineWorker, RefineJob
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class EngineThread(QObject):
     _load_requested = Signal(str)
     _generate_requested = Signal(object, object)
-    _upscale_requested = Signal(QImage, str, float, object)
+    _upscale_requested = Signal(QImage, str, float, object, object)
     _backend_requested = Signal(str)
 
     def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
@@ -45,9 +45,9 @@ class EngineThread(QObject):
         self._token = CancelToken()
         self._generate_requested.emit(request, self._token)
 
-    def upscale(self, image: QImage, upscaler: str, scale: float) -> None:
+    def upscale(self, image: QImage, upscaler: str, scale: float, refine: RefineJob | None = None) -> None:
         self._token = CancelToken()
-        self._upscale_requested.emit(image, upscaler, scale, self._token)
+        self._upscale_requested.emit(image, upscaler, scale, refine, self._token)
 
     def set_backend(self, backend: str) -> None:
         self._backend_requested.emit(backend)

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
@@ -17,9 +18,12 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.request import GenerationRequest
+from studio.core.tiles import TiledRefine, refine_grid
 from studio.workers.images import array_to_qimage, pil_to_qimage, qimage_to_pil
 
 log = logging.getLogger(__name__)
+
+RefineJob = tuple[GenerationRequest, TiledRefine]  # the prompt and settings, and the tiles
 
 
 class EngineWorker(QObject):
@@ -32,6 +36,7 @@ class EngineWorker(QObject):
     upscale_progress = Signal(int, int)  # tiles done, tiles in all
     upscaled = Signal(QImage)
     notice = Signal(str)  # one line for the user during a run: a conversion under way, a fallback to PyTorch
+    refining = Signal(int)  # an upscaled picture is being refined in this many tiles (steps and finished follow)
 
     def __init__(self, make_engine: Callable[[], object]) -> None:
         super().__init__()
@@ -85,17 +90,31 @@ class EngineWorker(QObject):
                                            on_notice=self.notice.emit)
             self.finished.emit(result)
 
-    @Slot(QImage, str, float, object)
-    def upscale(self, image: QImage, upscaler: str, scale: float, cancel: CancelToken) -> None:
-        """``image`` upscaled by an upscaler model (``scale`` 0: the model's own); needs no diffusion model."""
+    @Slot(QImage, str, float, object, object)
+    def upscale(self, image: QImage, upscaler: str, scale: float, refine: RefineJob | None,
+                cancel: CancelToken) -> None:
+        """``image`` upscaled by an upscaler model or a built-in resizer (``scale`` 0: the model's own); needs no
+        diffusion model. With ``refine`` (a request and its tiling) the upscaled picture is then refined in tiles
+        by the loaded model, and answered like a generation (``refining``, steps, ``finished``)."""
         with self._answering("Upscaling"):
             if cancel.cancelled:
                 raise GenerationCancelled()
             if self._engine is None:
                 self._engine = self._make_engine()
-            result = self._engine.upscalers.upscale(qimage_to_pil(image), upscaler, scale=scale or None,
+            if refine is not None and self._engine.info is None:
+                raise StudioError("Refining needs a loaded model; choose one first.")
+            source = qimage_to_pil(image)
+            result = self._engine.upscalers.upscale(source, upscaler, scale=scale or None,
                                                     on_progress=self.upscale_progress.emit, cancel=cancel)
-            self.upscaled.emit(pil_to_qimage(result))
+            if refine is None:
+                self.upscaled.emit(pil_to_qimage(result))
+                return
+            request, tiling = refine
+            tiling = replace(tiling.sized(self._engine.info.family.native_size),
+                             scale=round(result.width / source.width, 4))
+            self.refining.emit(len(refine_grid(result.width, result.height, tiling)))
+            self.finished.emit(self._engine.refine(result, request, tiling, on_step=self._report_step, cancel=cancel,
+                                                    on_notice=self.notice.emit))
 
     @contextmanager
     def _answering(self, job: str):
