@@ -66,6 +66,8 @@ class HistoryBinding(QObject):
         self.dock = QDockWidget("History", window, objectName="historyDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        columns = 2 * self.panel.view.gridSize().width() + 40  # two columns of thumbnails, and the scroll bar
+        window.resizeDocks([self.dock], [columns], Qt.Orientation.Horizontal)
         self._answers = _Answers(self)
         self._picks = 0
         self._following: str | None = None  # a result picked in the strip, to select once the gallery lists it

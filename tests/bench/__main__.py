@@ -1,7 +1,8 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [--steps N] [--size S] [--rounds R]
-[--files F]``: print benchmark figures.
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [history] [--steps N] [--size S]
+[--rounds R] [--files F]``: print benchmark figures.
 
-Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files.
+Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files;
+history 10,000 files.
 """
 
 import argparse
@@ -12,11 +13,11 @@ from tests.bench import engine_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("which", nargs="*", default=["engine"],
-                        choices=["engine", "gui", "prompt", "metadata", "library"])
+                        choices=["engine", "gui", "prompt", "metadata", "library", "history"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=None)
     args = parser.parse_args()
     if "engine" in args.which:
         figures = engine_bench.run(args.steps or 4, args.size, args.rounds or 2)
@@ -36,7 +37,11 @@ def main() -> None:
     if "library" in args.which:
         from tests.bench import library_bench
 
-        print(library_bench.report(library_bench.run(args.files)), flush=True)
+        print(library_bench.report(library_bench.run(args.files or 1000)), flush=True)
+    if "history" in args.which:
+        from tests.bench import history_bench
+
+        print(history_bench.report(history_bench.run(args.files or 10_000)), flush=True)
 
 
 main()
