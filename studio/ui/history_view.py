@@ -20,6 +20,7 @@ from studio.core.thumbnails import SIZE
 from studio.session.history import History
 from studio.session.thumbnail_loader import ThumbnailLoader
 
+MAX_EDITS = 500  # rows that differ shown as inserts, removals and changes; beyond, the list is replaced
 PIXMAPS_KEPT = 1500  # about 100 MB at most; a screenful is a few dozen
 EntryRole = Qt.ItemDataRole.UserRole + 1
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -42,11 +43,35 @@ class HistoryModel(QAbstractListModel):
         self.set_entries(history.entries)
 
     def set_entries(self, entries: tuple[HistoryEntry, ...]) -> None:
-        self.beginResetModel()
-        self._entries = entries
+        """Show ``entries``: as rows inserted, removed and changed when few differ (the view keeps its scroll
+        position and selection: a new output, a deletion), else as a new list (a new search)."""
+        edits = _edits(self._entries, entries)
+        if edits is None:
+            self.beginResetModel()
+            self._entries = entries
+        else:
+            current = list(self._entries)
+            for kind, row, items in edits:
+                if kind == "insert":
+                    self.beginInsertRows(QModelIndex(), row, row + len(items) - 1)
+                    current[row:row] = items
+                    self._entries = tuple(current)
+                    self.endInsertRows()
+                elif kind == "remove":
+                    self.beginRemoveRows(QModelIndex(), row, row + len(items) - 1)
+                    del current[row:row + len(items)]
+                    self._entries = tuple(current)
+                    self.endRemoveRows()
+            self._entries = entries
         self._rows = {entry.name: row for row, entry in enumerate(entries)}
         self._asked &= self._rows.keys()
-        self.endResetModel()
+        if edits is None:
+            self.endResetModel()
+        else:
+            for kind, row, items in edits:
+                if kind == "change":
+                    self._pixmaps.pop(items[0].name, None)  # the file changed: its thumbnail too
+                    self.dataChanged.emit(self.index(row), self.index(row + len(items) - 1))
 
     def entry(self, row: int) -> HistoryEntry | None:
         return self._entries[row] if 0 <= row < len(self._entries) else None
@@ -121,6 +146,45 @@ class HistoryModel(QAbstractListModel):
     def _favourites_changed(self, _names) -> None:
         if self._entries:
             self.dataChanged.emit(self.index(0), self.index(len(self._entries) - 1), [Qt.ItemDataRole.DisplayRole])
+
+
+def _edits(old: tuple[HistoryEntry, ...], new: tuple[HistoryEntry, ...]) -> list | None:
+    """The inserts, removals and changes (``(kind, row, entries)``, rows as the list stands when each is made)
+    that turn ``old`` into ``new``, both ordered newest first; None when more than :data:`MAX_EDITS` rows differ."""
+    edits: list = []
+    i = j = row = differing = 0
+    while i < len(old) or j < len(new):
+        if differing > MAX_EDITS:
+            return None
+        differing += 1
+        if i < len(old) and j < len(new) and old[i].name == new[j].name and old[i].mtime_ns == new[j].mtime_ns:
+            if old[i] != new[j]:
+                _add(edits, "change", row, new[j])
+            else:
+                differing -= 1
+            i, j, row = i + 1, j + 1, row + 1
+        elif j < len(new) and (i == len(old) or _newer(new[j], old[i])):
+            _add(edits, "insert", row, new[j])
+            j, row = j + 1, row + 1
+        else:
+            _add(edits, "remove", row, old[i])
+            i += 1
+    return edits
+
+
+def _newer(a: HistoryEntry, b: HistoryEntry) -> bool:
+    """``a`` comes before ``b`` in the index's order (ORDER BY mtime_ns DESC, name DESC)."""
+    return (a.mtime_ns, a.name) > (b.mtime_ns, b.name)
+
+
+def _add(edits: list, kind: str, row: int, entry: HistoryEntry) -> None:
+    """Append an edit, joining it to the one before when they make one run of rows."""
+    if edits:
+        last_kind, last_row, items = edits[-1]
+        if last_kind == kind and row == last_row + (0 if kind == "remove" else len(items)):
+            items.append(entry)
+            return
+    edits.append((kind, row, [entry]))
 
 
 class HistoryView(QListView):

@@ -275,3 +275,20 @@ def test_an_image_added_by_hand_without_a_recipe_is_listed_and_shown(gallery, qt
     assert window.shown_result().recipe is None
     panel.restore_action.trigger()
     qtbot.waitUntil(lambda: "carries no prompt and settings" in window.message_bar.text(), timeout=TIMEOUT)
+
+
+def test_a_new_output_keeps_the_galleries_scroll_position_and_selection(open_window, qtbot):
+    made(*(recipe(f"picture {i}", seed=i) for i in range(60)))
+    window = open_window(make_engine=FakeEngine)
+    wait_listed(qtbot, window, 60)
+    panel = window.history_binding.panel
+    select_rows(window, 30, 31)
+    bar = panel.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=TIMEOUT)
+    panel.view.scrollTo(panel.model.index(40))
+    position = bar.value()
+    chosen = panel.selected_names()
+    (newest,) = made(recipe("the newest", seed=99), days_old=[-0.001])
+    wait_listed(qtbot, window, 61)
+    assert listed(window)[0] == newest.name
+    assert panel.selected_names() == chosen and bar.value() == position
