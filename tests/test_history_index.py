@@ -155,3 +155,15 @@ def test_favourites_survive_in_their_own_file_and_damage_is_set_aside(tmp_path):
     path.write_text('{"names": [1, 2]}')
     assert load_favourites(path) == frozenset()
     assert not path.exists() and len(list(tmp_path.glob("favourites.damaged-*.json"))) == 1
+
+
+def test_rebuild_sets_a_damaged_open_index_aside_and_starts_again(folder, tmp_path):
+    made(folder, recipe("survives"))
+    db = tmp_path / "history.sqlite3"
+    index = HistoryIndex(db, folder)
+    index.sync()
+    index.rebuild()
+    assert index.query(HistoryFilter()) == []
+    index.sync()
+    assert [e.prompt for e in index.query(HistoryFilter())] == ["survives"]
+    assert len(list(tmp_path.glob("history.damaged-*.sqlite3"))) == 1

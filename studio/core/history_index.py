@@ -112,6 +112,14 @@ class HistoryIndex:
             raise
         return db
 
+    def rebuild(self) -> None:
+        """Set the database aside and start an empty one (damage found after opening); :meth:`sync` refills it."""
+        log.warning("The history index %s is damaged: set aside and rebuilt from the images", self.db_path)
+        self._db.close()
+        self._set_aside()
+        self._unreadable.clear()
+        self._db = self._connect()
+
     def _set_aside(self) -> None:
         set_aside(self.db_path)
         for suffix in ("-wal", "-shm"):  # they belong to the damaged file and would be replayed into the new one

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -182,16 +183,24 @@ class _Indexer:
                 commands = [self._commands.get()]
                 while not self._commands.empty():
                     commands.append(self._commands.get())
-                sync, changed = self._apply(index, commands)
-                if sync:
-                    index.sync(progress=lambda: self._answer(index, during_sync=True), stop=self._stop.is_set)
-                    self._outbox.send("scan_done")
-                if changed and not self._stop.is_set():
-                    self._answer(index)
+                try:
+                    self._carry_out(index, commands)
+                except sqlite3.DatabaseError:  # damaged while open (a disk error, another program)
+                    log.exception("The history index failed")
+                    index.rebuild()
+                    self._commands.put(("sync", None))
         except Exception:  # noqa: BLE001 - a bug here must not take the window down; the log has it
             log.exception("The history thread failed")
         finally:
             index.close()
+
+    def _carry_out(self, index: HistoryIndex, commands: list) -> None:
+        sync, changed = self._apply(index, commands)
+        if sync:
+            index.sync(progress=lambda: self._answer(index, during_sync=True), stop=self._stop.is_set)
+            self._outbox.send("scan_done")
+        if changed and not self._stop.is_set():
+            self._answer(index)
 
     def _apply(self, index: HistoryIndex, commands: list) -> tuple[bool, bool]:
         """Carry out the commands; (a rescan is wanted, the answer may have changed)."""

@@ -77,6 +77,7 @@ class HistoryBinding(QObject):
         panel.use_as_input.connect(lambda path: window.canvas.open_file(path))
         panel.restore_recipe.connect(self.restore_recipe)
         panel.copy_image.connect(self.copy_image)
+        panel.notice.connect(lambda text: window.status.showMessage(text, 5000))
         history.trashed.connect(self._trashed)
         history.error.connect(window.show_error)
         history.entries_changed.connect(self._select_followed)

@@ -34,6 +34,7 @@ class HistoryPanel(QWidget):
     use_as_input = Signal(Path)
     restore_recipe = Signal(Path)
     copy_image = Signal(Path)
+    notice = Signal(str)  # a hint for the status bar
 
     def __init__(self, history: History, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,7 +176,7 @@ class HistoryPanel(QWidget):
     def compare_selected(self) -> CompareView | None:
         names = self.selected_names()
         if len(names) != 2:
-            self.history.error.emit("Select two images to compare them (Ctrl+click the second).")
+            self.notice.emit("Select two images to compare them (Ctrl+click the second).")
             return None
         return self._keep(CompareView(self.history.path(names[0]), self.history.path(names[1]), self.window()))
 

@@ -214,7 +214,7 @@ def test_compare_two_images_with_a_slider_or_side_by_side(gallery, qtbot):
     window, paths = gallery
     panel = window.history_binding.panel
     select_rows(window, 0)
-    assert panel.compare_selected() is None and "Select two images" in window.message_bar.text()
+    assert panel.compare_selected() is None and "Select two images" in window.status.currentMessage()
     select_rows(window, 0, 3)
     compare = panel.compare_selected()
     qtbot.waitExposed(compare)
