@@ -102,10 +102,10 @@ class HistoryBinding(QObject):
         def then(value) -> None:
             if pick != self._picks:
                 return
-            if isinstance(value, StudioError):
-                self._window.show_error(str(value))
-            else:
+            if not isinstance(value, StudioError):
                 self._window.show_result(value)
+            elif path.exists():  # one that is gone (just moved to the trash) leaves the gallery anyway
+                self._window.show_error(str(value))
 
         self._answers.off_thread(lambda: load_result(path), then, "history-show")
 
