@@ -110,7 +110,8 @@ def test_without_a_trash_nothing_is_deleted_and_one_sentence_says_so(history, qt
     with qtbot.waitSignal(h.error, timeout=TIMEOUT) as said:
         h.trash([path.name])
     assert path.is_file() and not h.can_undo_trash()
-    assert said.args[0] == "1 image could not be moved to the system trash, so nothing was deleted there (the log says why)."
+    assert said.args[0] == ("1 image could not be moved to the system trash, so nothing was deleted there "
+                            "(the log says why).")
 
 
 def test_undo_never_replaces_a_file_that_took_the_name(history, qtbot, trash_home):

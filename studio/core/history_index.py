@@ -133,7 +133,8 @@ class HistoryIndex:
         """Make the index list exactly the folder's images; ``progress()`` after each batch of files read.
         True when anything changed. Stops early (leaving a consistent index) when ``stop()`` says so."""
         on_disk = _listing(self.folder)
-        known = {name: (mtime, size) for name, mtime, size in self._db.execute("SELECT name, mtime_ns, size FROM images")}
+        rows = self._db.execute("SELECT name, mtime_ns, size FROM images")
+        known = {name: (mtime, size) for name, mtime, size in rows}
         gone = [name for name in known if name not in on_disk]
         changed = sorted((name for name, stat in on_disk.items()
                           if known.get(name) != stat and self._unreadable.get(name) != stat),
@@ -207,7 +208,8 @@ class HistoryIndex:
 
     def models(self) -> list[str]:
         """Every model named by an indexed recipe, for the model filter."""
-        return [row[0] for row in self._db.execute("SELECT DISTINCT model FROM images WHERE model != '' ORDER BY model")]
+        rows = self._db.execute("SELECT DISTINCT model FROM images WHERE model != '' ORDER BY model")
+        return [row[0] for row in rows]
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:

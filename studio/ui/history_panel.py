@@ -89,7 +89,8 @@ class HistoryPanel(QWidget):
         layout.addWidget(self.count_label)
 
     def _add_actions(self) -> None:
-        def action(name: str, text: str, slot: Callable[[], None], keys: str | QKeySequence.StandardKey = "") -> QAction:
+        def action(name: str, text: str, slot: Callable[[], None],
+                   keys: str | QKeySequence.StandardKey = "") -> QAction:
             act = QAction(text, self.view, objectName=name)
             if keys:
                 act.setShortcut(QKeySequence(keys))

@@ -50,13 +50,19 @@ class ImageViewer(QDialog):
         layout.addWidget(self.label)
         self._files = ImageFiles(self)
         self._files.loaded.connect(self._loaded)
-        for keys, slot in ((Qt.Key.Key_Right, lambda: self.go(self._row + 1)),
-                           (Qt.Key.Key_Left, lambda: self.go(self._row - 1)),
-                           (Qt.Key.Key_Home, lambda: self.go(0)), (Qt.Key.Key_End, lambda: self.go(len(self._paths) - 1)),
-                           (Qt.Key.Key_Plus, lambda: self.zoom_by(ZOOM_STEP)), (Qt.Key.Key_Equal, lambda: self.zoom_by(ZOOM_STEP)),
-                           (Qt.Key.Key_Minus, lambda: self.zoom_by(1 / ZOOM_STEP)), (Qt.Key.Key_0, lambda: self.set_zoom(1.0)),
-                           (Qt.Key.Key_F, self.fit)):
-            QShortcut(QKeySequence(keys), self, slot)
+        keys = {
+            Qt.Key.Key_Right: lambda: self.go(self._row + 1),
+            Qt.Key.Key_Left: lambda: self.go(self._row - 1),
+            Qt.Key.Key_Home: lambda: self.go(0),
+            Qt.Key.Key_End: lambda: self.go(len(self._paths) - 1),
+            Qt.Key.Key_Plus: lambda: self.zoom_by(ZOOM_STEP),
+            Qt.Key.Key_Equal: lambda: self.zoom_by(ZOOM_STEP),  # + without Shift
+            Qt.Key.Key_Minus: lambda: self.zoom_by(1 / ZOOM_STEP),
+            Qt.Key.Key_0: lambda: self.set_zoom(1.0),
+            Qt.Key.Key_F: self.fit,
+        }
+        for key, slot in keys.items():
+            QShortcut(QKeySequence(key), self, slot)
         self.go(row)
 
     def row(self) -> int:

@@ -205,7 +205,8 @@ def report(f: dict) -> str:
     ]
     for label in ("cold", "warm"):
         gap = f[f"scroll_{label}_max_gap_ms"]
-        lines.append(f"  scrolling top to bottom ({f['scroll_px']} px), thumbnails {label}: {f[f'scroll_{label}_s']:.1f} s;"
+        lines.append(f"  scrolling top to bottom ({f['scroll_px']} px), thumbnails {label}: "
+                     f"{f[f'scroll_{label}_s']:.1f} s;"
                      f" gaps max {gap:.0f} ms, median {f[f'scroll_{label}_median_gap_ms']:.1f} ms "
                      f"(target < {STALL_TARGET_MS:.0f} ms: {verdict(gap < STALL_TARGET_MS)})")
     searches = ", ".join(f"'{text}' {s['ms']:.0f} ms ({s['found']} found, gap {s['max_gap_ms']:.0f} ms)"
