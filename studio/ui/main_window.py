@@ -35,6 +35,7 @@ from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.control_panel import ControlPanel
+from studio.ui.history_binding import HistoryBinding
 from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.backend_menu = BackendMenu(self, self.menus.help_menu, settings, session.set_backend,
                                         lambda text: self.status.showMessage(text, 15000))
         self._connect()
+        self.history_binding = HistoryBinding(self)
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel)
@@ -181,7 +183,7 @@ class MainWindow(QMainWindow):
         self.canvas.image_dropped.connect(self._image_brought_in)
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
-        self.canvas.result_shown.connect(self.result_bar.setVisible)
+        self.canvas.result_shown.connect(self._result_shown)
         self.image_panel.mode_changed.connect(self._show_generation_size)
         self.image_panel.changed.connect(self._show_generation_size)
         self.canvas.image_changed.connect(self._show_generation_size)
@@ -190,8 +192,8 @@ class MainWindow(QMainWindow):
         self.image_panel.upscale_button.refine.connect(self.upscale_and_refine)
         s.upscaled.connect(self._upscaled)
         self.result_bar.use_button.clicked.connect(self.use_result)
-        self.result_bar.source_button.clicked.connect(self.canvas.clear_overlay)
-        self.results_strip.picked.connect(self._show_result)
+        self.result_bar.source_button.clicked.connect(self._toggle_source)
+        self.results_strip.picked.connect(self.show_result)
         self._canvas_changed()
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(s.cancel)
@@ -217,6 +219,7 @@ class MainWindow(QMainWindow):
         mask = self.canvas.mask() if mode is Mode.INPAINT else None
         only_masked, padding = self.image_panel.only_masked(), self.image_panel.padding()
         if self.session.generate(request, source, mask, only_masked=only_masked, padding=padding):
+            self._shown = None  # this run's results will take its place
             self.canvas.clear_overlay()  # the last result would hide this run's previews
             self.message_bar.hide()
             self._save_settings()  # what was asked for survives a crash during the run
@@ -260,7 +263,8 @@ class MainWindow(QMainWindow):
     def use_result(self) -> None:
         """The result shown becomes the canvas image (the mask is kept); the previous one is one undo away."""
         if self._shown is not None and self.canvas.showing_result():
-            self.canvas.set_image(self._shown.image)
+            image, self._shown = self._shown.image, None  # it is the canvas now: no result to go back to
+            self.canvas.set_image(image)
             self.status.showMessage("The result is the new canvas image (Ctrl+Z goes back).", 5000)
 
     def extend_canvas(self, left: int, top: int, right: int, bottom: int) -> None:
@@ -342,11 +346,27 @@ class MainWindow(QMainWindow):
             box = QRect(left, top, right - left, bottom - top)
         self.canvas.show_preview(image, box)
 
-    def _show_result(self, result: Result) -> None:
+    def show_result(self, result: Result) -> None:
+        """Show an output over the canvas (a result just made, or one chosen in the history)."""
         self._shown = result
+        self.result_bar.set_result(result.path.name)
         self.canvas.show_result(result.image)
-        self.result_bar.label.setText(f"Showing {result.path.name}.")
+        self._result_shown(True)  # the canvas says so only when no result was shown before
         self.status.set_saved(result.path)
+
+    def shown_result(self) -> Result | None:
+        """The result over the canvas, or the one hidden behind the source by the result bar."""
+        return self._shown
+
+    def _result_shown(self, shown: bool) -> None:
+        """A result hidden behind the source keeps its bar, so that it can come back."""
+        self.result_bar.set_showing(shown, self._shown is not None)
+
+    def _toggle_source(self) -> None:
+        if self.canvas.showing_result():
+            self.canvas.clear_overlay()
+        elif self._shown is not None:
+            self.canvas.show_result(self._shown.image)
 
     def _cancelled(self) -> None:
         self.canvas.clear_overlay()

@@ -1,9 +1,9 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [speed] [control] [--steps N] [--size S]
-[--rounds R] [--files F] [--model DIR] [--tiny]``: print benchmark figures.
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [history] [speed] [control] [--steps N]
+[--size S] [--rounds R] [--files F] [--model DIR] [--tiny]``: print benchmark figures.
 
 Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files;
-speed (whole-process ``studio generate``, PyTorch and OpenVINO, against a diffusers script) 20 steps.
-The GPU benchmark is its own command: ``python -m tests.bench.gpu``.
+history 10,000 files; speed (whole-process ``studio generate``, PyTorch and OpenVINO, against a diffusers script)
+20 steps. The GPU benchmark is its own command: ``python -m tests.bench.gpu``.
 """
 
 import argparse
@@ -15,11 +15,11 @@ from tests.bench import engine_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("which", nargs="*", default=["engine"],
-                        choices=["engine", "gui", "prompt", "metadata", "library", "speed", "control"])
+                        choices=["engine", "gui", "prompt", "metadata", "library", "history", "speed", "control"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=None)
     parser.add_argument("--model", type=Path, default=None, help="speed: a diffusers folder instead of random weights")
     parser.add_argument("--tiny", action="store_true", help="speed: the tests' tiny model (checks the script)")
     args = parser.parse_args()
@@ -45,7 +45,11 @@ def main() -> None:
     if "library" in args.which:
         from tests.bench import library_bench
 
-        print(library_bench.report(library_bench.run(args.files)), flush=True)
+        print(library_bench.report(library_bench.run(args.files or 1000)), flush=True)
+    if "history" in args.which:
+        from tests.bench import history_bench
+
+        print(history_bench.report(history_bench.run(args.files or 10_000)), flush=True)
     if "speed" in args.which:
         from tests.bench import speed
 

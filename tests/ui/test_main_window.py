@@ -176,9 +176,10 @@ def test_a_failed_load_shows_a_message_and_the_window_keeps_working(open_window,
 def test_settings_survive_a_restart_of_the_window(open_window, model, qtbot):
     def narrow_window(**kwargs):
         # The offscreen screen is 800x600 and restoring geometry fits a window into it; without the (wide)
-        # canvas toolbar the window can be that small.
+        # canvas toolbar and the History dock the window can be that small.
         window = open_window(make_engine=FakeEngine, show=False, **kwargs)
         window.canvas_toolbar.hide()
+        window.history_binding.dock.hide()
         window.show()
         wait_ready(qtbot, window)
         return window

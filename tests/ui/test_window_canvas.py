@@ -89,15 +89,23 @@ def test_use_result_as_input_keeps_the_mask_and_undo_brings_back_the_image(windo
     assert np.array_equal(array(window.canvas.mask()), painted)
 
 
-def test_show_source_hides_the_result_and_a_stroke_does_too(window, picture, qtbot):
+def test_show_source_hides_the_result_and_a_stroke_does_too_but_it_stays_one_click_away(window, picture, qtbot):
     drop_file(qtbot, window.canvas, picture)
     run(qtbot, window)
-    qtbot.mouseClick(window.result_bar.source_button, Qt.MouseButton.LeftButton)
+    bar = window.result_bar
+    name = window.results_strip._results[0].path.name
+    qtbot.mouseClick(bar.source_button, Qt.MouseButton.LeftButton)
     assert not window.canvas.showing_result()
+    assert bar.isVisible() and bar.source_button.text() == "Show result" and name in bar.label.text()
+    assert not bar.use_button.isEnabled()
+    qtbot.mouseClick(bar.source_button, Qt.MouseButton.LeftButton)  # and back
+    assert window.canvas.showing_result() and bar.source_button.text() == "Show source"
     window.results_strip.picked.emit(window.results_strip._results[0])
     assert window.canvas.showing_result()
     paint(qtbot, window.canvas, (10, 10))  # painting shows the source and the mask again
     assert not window.canvas.showing_result() and window.canvas.mask() is not None
+    qtbot.mouseClick(bar.source_button, Qt.MouseButton.LeftButton)  # the result is not lost
+    assert window.canvas.showing_result() and window.shown_result() is window.results_strip._results[0]
 
 
 def test_a_dropped_png_with_a_recipe_offers_to_restore_it(window, qtbot, tmp_path):
