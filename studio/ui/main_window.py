@@ -33,6 +33,7 @@ from studio.session import ModelState, Result, Session
 from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
+from studio.ui.fewstep_binding import FewStepBinding
 from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
+        self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
         self.keeper.failed.connect(self.show_error)
         notices = " ".join(text for text in (notice, self.keeper.notice) if text)
