@@ -2,7 +2,7 @@
 one (in the message bar, one click), and chosen from the params panel's picker at any time.
 
 Applying a preset keeps the sampler, steps and CFG from before it; choosing "Standard" brings them back (or the
-app's defaults, when the preset was already in use at start-up). A LoRA is offered once per session, a model on
+app's defaults, when the settings were already a preset's at start-up). A LoRA is offered once per session, a model on
 each load; nothing is offered when its preset is already in use.
 """
 
@@ -53,6 +53,9 @@ class FewStepBinding:
             f"{preset.label} preset: {preset.settings_text()}. Preset > Standard brings back the settings before.", 8000)
 
     def restore_standard(self) -> None:
+        """The settings from before the preset; the app's defaults when the preset was in use at start-up."""
+        if self._standard is None and not self._picker.preset_key():
+            return  # already standard
         defaults = Settings()
         standard = self._standard or (defaults.scheduler, defaults.steps, defaults.cfg_scale)
         self._standard = None
