@@ -57,7 +57,8 @@ def _diffusers(folder, scheduler_cls, overrides: dict, steps: int, cfg: float) -
 def test_few_step_samplers_give_diffusers_pixels(sd_engine, tiny_sd_dir, scheduler, cls, overrides, steps, cfg):
     result = sd_engine.generate(_request(scheduler=scheduler, steps=steps, cfg_scale=cfg))
     assert np.array_equal(_pixels(result.images[0]), _diffusers(tiny_sd_dir, cls, overrides, steps, cfg))
-    assert (result.recipes[0].steps, result.recipes[0].cfg_scale, result.recipes[0].scheduler) == (steps, cfg, scheduler)
+    recipe = result.recipes[0]
+    assert (recipe.steps, recipe.cfg_scale, recipe.scheduler) == (steps, cfg, scheduler)
 
 
 def test_ancestral_and_lcm_noise_follows_the_seed(sd_engine):

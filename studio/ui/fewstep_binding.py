@@ -50,7 +50,8 @@ class FewStepBinding:
         self._params.set_sampling(preset.scheduler, preset.steps, preset.cfg_scale)
         self._picker.show_preset(preset.key)
         self._window.status.showMessage(
-            f"{preset.label} preset: {preset.settings_text()}. Preset > Standard brings back the settings before.", 8000)
+            f"{preset.label} preset: {preset.settings_text()}. Preset > Standard brings back the settings before.",
+            8000)
 
     def restore_standard(self) -> None:
         """The settings from before the preset; the app's defaults when the preset was in use at start-up."""
