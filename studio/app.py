@@ -30,9 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_engine():
     """The real engine. Called in the engine thread on the first model load, so torch is imported there."""
+    from studio.core.settings import load_settings
     from studio.engine.engine import Engine
 
-    return Engine(device=None, previews="auto")
+    settings = load_settings().settings
+    return Engine(device=None, previews="auto", backend=settings.backend, channels_last=settings.channels_last)
 
 
 def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):

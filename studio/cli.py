@@ -1,5 +1,5 @@
-"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info``, ``studio models`` (and
-``studio setup``), on the same engine as the window.
+"""The headless command line: ``studio generate``, ``studio upscale``, ``studio info``, ``studio models``,
+``studio download`` (and ``studio setup``), on the same engine as the window.
 
 Each command is a parser builder (``_add_<name>``) and a function in ``_COMMANDS``. ``generate`` checks
 everything that needs no model (arguments, input files, LoRA and VAE names, that ``--out`` can be written)
@@ -16,6 +16,11 @@ from pathlib import Path
 from PIL import Image
 
 from studio.core.atomic import atomic_write_bytes
+from studio.core.backends import BACKENDS
+from studio.core.download_source import parse_source
+from studio.core.downloads import DownloadProgress, describe_progress, download, hub_token
+from studio.core.control import ControlInput
+from studio.core.control_files import resolve_controlnet
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
@@ -31,6 +36,7 @@ from studio.core.model_folders import ModelKind, configured_folders
 from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
 from studio.core.paths import models_dir, outputs_dir
+from studio.core.preprocessors import PREPROCESSORS
 from studio.core.prompt_syntax import prompt_notices
 from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
@@ -39,7 +45,7 @@ from studio.core.text import printable
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("generate", "upscale", "info", "models", "setup")
+COMMANDS = ("generate", "upscale", "info", "models", "download", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_upscale(sub)
     _add_info(sub)
     _add_models(sub)
+    _add_download(sub)
     return parser
 
 
@@ -93,8 +100,25 @@ def _add_generate(sub) -> None:
     hires.add_argument("--hires-prompt", default=None, help="prompt of the second pass (default: --prompt)")
     hires.add_argument("--hires-negative", default=None, help="negative prompt of the second pass")
     hires.add_argument("--hires-scheduler", default=None, help="scheduler of the second pass (default: --scheduler)")
+    control = gen.add_argument_group("control (ControlNet)", "repeatable: each --controlnet starts a control layer; "
+                                     "the flags after it set that layer")
+    control.add_argument("--controlnet", action=_ControlFlag, metavar="NAME_OR_PATH",
+                         help="a ControlNet from the controlnet models folder, or its file or diffusers folder")
+    control.add_argument("--control-image", action=_ControlFlag, type=Path, metavar="IMG", help="the control image")
+    control.add_argument("--control-weight", action=_ControlFlag, type=float, metavar="W", help="default 1")
+    control.add_argument("--control-start", action=_ControlFlag, type=float, metavar="F",
+                         help="fraction of the steps where control starts (default 0)")
+    control.add_argument("--control-end", action=_ControlFlag, type=float, metavar="F", help="where it ends (default 1)")
+    control.add_argument("--preprocessor", action=_ControlFlag, choices=PREPROCESSORS,
+                         help="turns the image into a control map (default none: the image is the map)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
+    gen.add_argument("--backend", choices=BACKENDS, default=None,
+                     help="what runs the UNet and VAE: torch, or openvino (CPUs and Intel GPUs; converts the model "
+                     "once, then reuses it); default: the app's setting (torch)")
+    gen.add_argument("--channels-last", action="store_true",
+                     help="PyTorch's UNet and VAE in NHWC: a few percent faster, pixels within 1 level instead of "
+                     "equal to diffusers' (also a setting)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
     gen.add_argument("--out", type=Path, default=None,
                      help="output file, .png, .jpg or .webp (default: a PNG in the outputs folder)")
@@ -121,12 +145,49 @@ def _add_models(sub) -> None:
     models.add_argument("--kind", choices=[kind.value for kind in ModelKind], default=None, help="only this kind")
 
 
+def _add_download(sub) -> None:
+    down = sub.add_parser("download", help="download a model file into its models folder (resumes a cut-off one)")
+    down.add_argument("source", help="org/repo/file.safetensors, a huggingface.co file address or a download link")
+    down.add_argument("--kind", required=True, choices=[kind.value for kind in ModelKind], help="the models folder")
+    down.add_argument("--name", default=None, help="save as this file name (default: the server's)")
+
+
 def _size(text: str) -> tuple[int, int]:
     """``WxH`` as two integers."""
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
         raise argparse.ArgumentTypeError(f"'{text}' is not a size; write it as WxH, for example 1024x768")
     return int(parts[0]), int(parts[1])
+
+
+class _ControlFlag(argparse.Action):
+    """``--controlnet`` starts a layer in ``args.controls``; the other control flags set the last one's values."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        layers = getattr(namespace, "controls", None) or []
+        if option_string == "--controlnet":
+            layers.append({})
+        elif not layers:
+            parser.error(f"{option_string} must follow the --controlnet it belongs to")
+        layers[-1][self.dest] = value
+        namespace.controls = layers
+
+
+_CONTROL_FIELDS = {"controlnet": "model", "control_weight": "weight", "control_start": "start",
+                   "control_end": "end", "preprocessor": "preprocessor"}
+
+
+def _controls(args) -> tuple[ControlInput, ...]:
+    """The control layers the flags ask for, their images loaded and their ControlNets found."""
+    layers = []
+    for flags in getattr(args, "controls", None) or []:
+        if "control_image" not in flags:
+            raise StudioError(f"--controlnet {flags['controlnet']} needs a --control-image after it.")
+        resolve_controlnet(flags["controlnet"], configured_folders())  # before the model loads
+        values = {field: flags[flag] for flag, field in _CONTROL_FIELDS.items() if flag in flags}
+        image = load_image(flags["control_image"])
+        layers.append(ControlInput(image=image, **values))
+    return tuple(layers)
 
 
 def _hires(args) -> HiresPass | None:
@@ -218,6 +279,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         clip_skip=args.clip_skip,
         hires=_hires(args),
         vae=args.vae,
+        control=_controls(args),
     )
     template.validate()
     resolve_loras(lora_refs(template.prompt, template.negative_prompt), configured_folders())  # before the load
@@ -240,6 +302,17 @@ def _check_output(args, image: Image.Image | None) -> None:
         check_writable_file(args.out, expected)
 
 
+def _settings():
+    from studio.core.settings import load_settings
+
+    return load_settings().settings
+
+
+def _note(text: str) -> None:
+    """A notice during a run (a conversion, a fallback) on its own line, not inside the progress bar."""
+    print(f"note: {printable(text)}", file=sys.stderr, flush=True)
+
+
 class _ProgressBar:
     def __init__(self, width: int = 30) -> None:
         self.width = width
@@ -257,7 +330,9 @@ def _generate(args) -> int:
     template, image, mask = _template(args)
     from studio.engine.engine import Engine  # torch loads only once the arguments are known to be good
 
-    engine = Engine(args.device, offload=args.offload, previews="linear")
+    settings = _settings()
+    engine = Engine(args.device, offload=args.offload, previews="linear", backend=args.backend or settings.backend,
+                    channels_last=args.channels_last or settings.channels_last)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     fewstep = info.fewstep
     if fewstep is not None and args.preset is None:
@@ -270,7 +345,7 @@ def _generate(args) -> int:
         template = replace(template, width=native, height=native)
     job = image_job(template, image, mask, native=native, only_masked=args.only_masked, padding=args.padding,
                     size=size)
-    result = engine.generate(job.request, on_step=_ProgressBar())
+    result = engine.generate(job.request, on_step=_ProgressBar(), on_notice=_note)
     for index, (image, recipe) in enumerate(zip(job.place(result.images), result.recipes)):
         try:
             if args.out is None:
@@ -331,5 +406,32 @@ def _models(args) -> int:
     return 0
 
 
+def _download(args) -> int:
+    source = parse_source(args.source)
+    kind = ModelKind(args.kind)
+    shown = False
+
+    def show(progress: DownloadProgress) -> None:
+        nonlocal shown
+        shown = True
+        sys.stderr.write(f"\r{describe_progress(progress)}\033[K")
+        sys.stderr.flush()
+
+    try:
+        result = download(source, models_dir() / kind.value, kind=kind, name=args.name, on_progress=show,
+                          token=hub_token())
+    except KeyboardInterrupt:
+        print("\ninterrupted: what arrived is kept as a .part file; run the same command to resume", file=sys.stderr)
+        return 130
+    finally:
+        if shown:
+            sys.stderr.write("\n")  # end the progress line
+    print(result.path)
+    print("size and sha256 checked" if result.verified else "size checked (the server gave no hash)", file=sys.stderr)
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
+    return 0
+
+
 _MODEL_COLUMNS = ("KIND", "FAMILY", "NAME", "PATH")
-_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info, "models": _models}
+_COMMANDS = {"generate": _generate, "upscale": _upscale, "info": _info, "models": _models, "download": _download}

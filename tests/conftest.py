@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import tiny_models
+from tests.download_server import running_download_server
 
 
 def pytest_configure(config):
@@ -23,6 +24,13 @@ def _isolated_studio_home(tmp_path_factory, monkeypatch):
     """No test touches the real user folder or the network."""
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path_factory.mktemp("studio_home")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def download_server():
+    """A local HTTP server on 127.0.0.1 for download tests (``tests/download_server.py``)."""
+    with running_download_server() as server:
+        yield server
 
 
 def _build(tmp_path_factory, name: str) -> Path:

@@ -30,7 +30,7 @@ def test_a_non_contiguous_array_is_converted_correctly():
 
 
 class Exploding(FakeEngine):
-    def generate(self, request, on_step=None, cancel=None):
+    def generate(self, request, on_step=None, cancel=None, on_notice=None):
         raise RuntimeError("CUDA error: an illegal memory access was encountered")
 
 

@@ -43,6 +43,16 @@ def atomic_create(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     return _write(Path(path), write, _claim)
 
 
+def publish_new(finished: Path, path: Path) -> Path:
+    """Give the finished, flushed file ``finished`` (beside ``path``) the name ``path``, never replacing a file:
+    raises :class:`NameTaken` and keeps ``finished`` when the name is taken (for files too large to copy)."""
+    path = Path(path)
+    _claim(str(finished), path)
+    Path(finished).unlink(missing_ok=True)  # still there after a hard link
+    _sync_folder(path.parent)
+    return path
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data))
 

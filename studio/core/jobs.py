@@ -48,5 +48,8 @@ def image_job(template: GenerationRequest, source: Image.Image | None, mask: Ima
         height=plan.size[1],
         init_image=regions.crop(source.convert("RGB"), plan),
         mask=regions.crop_mask(mask, plan) if mask is not None else None,
+        # a control image of the source's size is cut like the source; another size is fitted as it is
+        control=tuple(replace(c, image=regions.crop(c.image, plan)) if c.image and c.image.size == source.size else c
+                      for c in template.control),
     )
     return ImageJob(request=request, source=source, mask=mask, region=plan)

@@ -26,6 +26,7 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from studio.core.control import format_control, parse_control
 from studio.core.hires import HiresPass
 from studio.core.image_io import open_image
 from studio.core.recipe import CheckedRecipe, Recipe, check_recipe, required_fields
@@ -91,6 +92,7 @@ def format_parameters(recipe: Recipe) -> str:
         "Clip skip": recipe.clip_skip if recipe.clip_skip > 1 else None,
         "Lora hashes": recipe.lora_hashes or None,
         "TI hashes": recipe.ti_hashes or None,
+        **{f"ControlNet {i}": format_control(unit) for i, unit in enumerate(recipe.control)},
         "Version": f"{APP_TAG} {recipe.app_version}".strip(),
     }
     params = ", ".join(f"{key}: {_quote(value)}" for key, value in fields.items() if value is not None)
@@ -288,6 +290,9 @@ def check_parameters(text: str) -> CheckedRecipe:
     hires = _hires_from(fields) if mode == "txt2img" else None
     if hires is not None:
         data["hires"] = asdict(hires)  # checked like every other field
+    units = [parse_control(fields[key]) for key in fields if re.fullmatch(r"ControlNet \d+", key)]
+    if units:
+        data["control"] = units
     fallback = {"strength": _DEFAULTS.strength} if mode != "txt2img" else {}
     if mode == "inpaint":
         fallback["mask_feather"] = _DEFAULTS.mask_feather

@@ -14,6 +14,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
+from studio.core.control import ControlInput
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
 from studio.core.text import is_valid_text
@@ -52,9 +53,16 @@ class Recipe:
     vae_hash: str = ""
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
+    control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as JSON values; control units, when there are any, as a list without their images (a
+        recipe names them by key)."""
+        data = asdict(self)
+        units = data.pop("control")
+        if units:
+            data["control"] = [{k: v for k, v in unit.items() if k != "image"} for unit in units]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Recipe":
@@ -135,6 +143,12 @@ def _checked(name: str, kind: Any, value: Any) -> Any:
         return float(value) if ok else _UNUSABLE
     return _UNUSABLE
 
+
+
+def checked_record(kind: type, value: Any) -> Any | None:
+    """A frozen record of type ``kind`` from read values (a dict), checked as recipe fields are; None if unusable."""
+    record = _checked_record(kind, value)
+    return None if record is _UNUSABLE else record
 
 
 def _checked_record(kind: type, value: Any) -> Any:

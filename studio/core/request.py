@@ -7,6 +7,7 @@ from enum import Enum
 
 from PIL import Image
 
+from studio.core.control import ControlInput, check_controls
 from studio.core.errors import StudioError
 from studio.core.extra_networks import lora_refs, unsupported_network_refusal
 from studio.core.hires import HiresPass
@@ -50,6 +51,7 @@ class GenerationRequest:
     clip_skip: int = 1  # A1111's meaning: 1 = the text encoder's last layer, 2 = the one before, ...
     hires: HiresPass | None = None
     vae: str = ""  # a VAE file's name in the VAE folders; "" = the model's own
+    control: tuple[ControlInput, ...] = ()  # ControlNet layers, applied in every pass
 
     @property
     def mode(self) -> Mode:
@@ -108,6 +110,7 @@ class GenerationRequest:
         refusal = unsupported_network_refusal(self.prompt, self.negative_prompt)
         if refusal:
             raise StudioError(refusal)
+        check_controls(self.control)
         if self.hires is not None:
             if self.init_image is not None:
                 raise StudioError("Hires fix is for text-to-image; turn it off to work on an image.")

@@ -52,6 +52,9 @@ class Settings:
     splitter_sizes: list[int] = field(default_factory=list)
     model_folders: list[str] = field(default_factory=list)  # extra library folders (A1111/ComfyUI models/ too)
     model_vaes: dict[str, str] = field(default_factory=dict)  # model source -> the VAE chosen for it
+    backend: str = "torch"  # what runs the UNet and VAE: "torch" or "openvino" (core.backends)
+    openvino_offered: bool = False  # the window has offered OpenVINO once (a model ran on the CPU)
+    channels_last: bool = False  # PyTorch's UNet and VAE in NHWC: faster, pixels within 1 level (not equal)
 
 
 @dataclass(frozen=True)

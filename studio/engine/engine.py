@@ -3,15 +3,17 @@
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
+from studio.core.backends import OPENVINO, TORCH, check_backend
+from studio.core import control_store
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
@@ -25,10 +27,11 @@ from studio.core.recipe import Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.samplers import sampler_label
 from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
-from studio.engine import memory, passes
+from studio.engine import memory, openvino_backend, passes
 from studio.engine.adapters import LoraAdapters
+from studio.engine.control import ControlNets, make_pipeline
 from studio.engine.embeddings import TextualInversions
-from studio.engine.devices import DeviceChoice, choose_device
+from studio.engine.devices import DeviceChoice, choose_device, use_channels_last
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
@@ -41,32 +44,41 @@ from studio.engine.vae import VaeChoice
 log = logging.getLogger(__name__)
 
 StepHandler = Callable[[StepUpdate], None]
+NoticeHandler = Callable[[str], None]  # one line for the user: a fallback, a conversion
 
 # Above this many pixels the VAE decodes in tiles: a full decode of a large image needs gigabytes.
 VAE_TILING_PIXELS = 1536 * 1536
-
-_AUTO_PIPELINES = {
-    Mode.TEXT_TO_IMAGE: AutoPipelineForText2Image,
-    Mode.IMAGE_TO_IMAGE: AutoPipelineForImage2Image,
-    Mode.INPAINT: AutoPipelineForInpainting,
-}
 
 
 class Engine:
     """Owns one diffusers pipeline. Not thread-safe: use it from one thread (the worker's or the CLI's)."""
 
     def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto",
-                 library: Callable[[], list[LibraryFolder]] = configured_folders) -> None:
+                 library: Callable[[], list[LibraryFolder]] = configured_folders, backend: str = TORCH,
+                 channels_last: bool = False) -> None:
         """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
-        ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up."""
+        ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up. ``backend`` "openvino" runs
+        the UNet and VAE on OpenVINO where it can (``openvino_backend``), PyTorch otherwise. ``channels_last``
+        runs PyTorch's UNet and VAE in NHWC (faster; pixels within 1 level of diffusers' as it comes, not equal)."""
         self.device: DeviceChoice = choose_device(device)
+        self.backend = backend
+        self._openvino = None  # started on the first OpenVINO run
+        self.channels_last = channels_last
         self._library = library
         self.offload = offload and self.device.accelerated
         self.previews = previews
         self._loaded: LoadedPipeline | None = None
-        self._pipes: dict[Mode, object] = {}
+        self._pipes: dict[tuple, object] = {}  # (mode, ids of its ControlNets) -> pipeline
         self._previewer: Previewer | None = None
         self.upscalers = Upscalers(self.device)
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @backend.setter
+    def backend(self, name: str) -> None:
+        self._backend = check_backend(name)
 
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
@@ -76,11 +88,14 @@ class Engine:
         loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle)
         if self.offload:
             loaded.pipe.enable_model_cpu_offload(device=self.device.device)
+        if self.channels_last:
+            use_channels_last(self.device, loaded.pipe.unet, loaded.pipe.vae)
         self._loaded = loaded
         self._pipes = {}
         self._adapters = LoraAdapters(loaded.pipe)
         self._embeddings = TextualInversions(loaded.pipe)
         self._vae = VaeChoice(loaded.pipe)
+        self._control = ControlNets(loaded.pipe, loaded.family, self.device.device)
         self._base_scheduler = loaded.pipe.scheduler
         self._fewstep = detect_source(source, dict(self._base_scheduler.config))
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
@@ -90,9 +105,11 @@ class Engine:
 
     def unload(self) -> None:
         self._loaded = None
+        self._openvino = None  # its compiled models hold copies of the weights, its graphs the modules
         self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
+        self._control = None
         memory.release_memory(self.device.device)
 
     @property
@@ -112,17 +129,21 @@ class Engine:
             fewstep=self._fewstep,
         )
 
-    def _pipeline(self, mode: Mode):
-        """The pipeline for a mode, sharing the loaded components (no copy of the weights)."""
+    def _pipeline(self, mode: Mode, controlnets: list | None = None):
+        """The pipeline for a mode (with ``controlnets``: its ControlNet variant), sharing the loaded components
+        (no copy of the weights); one ControlNet pipeline is kept, for the last set of ControlNets."""
         assert self._loaded is not None
         # A dedicated inpainting UNet needs image + mask inputs in every mode.
         if self._loaded.inpaint_unet:
             mode = Mode.INPAINT
-        if mode not in self._pipes:
-            base = self._loaded.pipe
-            self._pipes[mode] = _AUTO_PIPELINES[mode].from_pipe(base)
-            self._pipes[mode].set_progress_bar_config(disable=True)
-        return self._pipes[mode]
+        controlnets = controlnets or []
+        key = (mode, tuple(id(net) for net in controlnets))
+        if key not in self._pipes:
+            if controlnets:
+                self._pipes = {k: pipe for k, pipe in self._pipes.items() if not k[1]}
+            self._pipes[key] = make_pipeline(self._loaded.pipe, mode, controlnets)
+            self._pipes[key].set_progress_bar_config(disable=True)
+        return self._pipes[key]
 
     # -- generating ----------------------------------------------------------------------------------
     def generate(
@@ -130,11 +151,12 @@ class Engine:
         request: GenerationRequest,
         on_step: StepHandler | None = None,
         cancel: CancelToken | None = None,
+        on_notice: NoticeHandler | None = None,
     ) -> Finished:
         """Run ``request``; returns the images and their recipes (not saved: the caller saves them).
 
         Raises :class:`GenerationCancelled` when ``cancel`` is set (within one UNet block, no decode),
-        :class:`StudioError` for bad requests and out-of-memory.
+        :class:`StudioError` for bad requests and out-of-memory. ``on_notice`` gets each notice once per run.
         """
         if self._loaded is None:
             raise StudioError("No model is loaded yet; choose a model first.")
@@ -144,12 +166,14 @@ class Engine:
         cancel = cancel or CancelToken()
         plan = passes.plan(request)
         self._check_plan(plan)
+        controlnets = self._control.models(request.control, self._library()) if request.control else []
         schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
         progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
         images, done = None, 0
+        notice = _once_each(on_notice)
         for index, (step, scheduler) in enumerate(zip(plan, schedulers)):
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel)
+            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice, controlnets)
             done += count
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
@@ -173,10 +197,10 @@ class Engine:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
-                  on_step: StepHandler | None, cancel: CancelToken):
+                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list):
         """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
         request = step.request
-        pipe = self._pipeline(step.mode)
+        pipe = self._pipeline(step.mode, controlnets)
         pipe.scheduler = scheduler
         if request.width * request.height > VAE_TILING_PIXELS:
             pipe.vae.enable_tiling()
@@ -198,7 +222,7 @@ class Engine:
             return prompts.after_step(p, i)  # new embeddings where prompt editing changes the text
 
         try:
-            with torch.inference_mode(), interruptible(pipe, cancel):
+            with torch.inference_mode(), self._backend_run(pipe, cancel, notice), interruptible(pipe, cancel):
                 if cancel.cancelled:
                     raise Interrupted
                 init = None
@@ -210,6 +234,9 @@ class Engine:
 
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
                 kwargs = self._call_arguments(request, init) | prompts.arguments()
+                if request.control:  # the control image is "image" unless the call has an image to start from
+                    kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
+                                                      "control_image" if "image" in kwargs else "image")
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
@@ -228,6 +255,14 @@ class Engine:
             capture.restore()
         return images, pipe.num_timesteps
 
+    def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):
+        """What runs the UNet and the VAE in this pipeline call: PyTorch, or OpenVINO's stand-ins."""
+        if self.backend != OPENVINO:
+            return nullcontext()
+        if self._openvino is None:
+            self._openvino = openvino_backend.start(self.device)
+        return self._openvino.running(pipe, cancel, notice)
+
     def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:
         """Swap the VAE, load/unload/weigh the prompts' LoRAs and embeddings; what A1111 records of them."""
         folders = self._library()
@@ -236,6 +271,8 @@ class Engine:
         embeddings = embeddings_in(prompts, folders)
         vae = resolve_vae(request.vae, folders)
         if self._vae.apply(vae):
+            if self.channels_last:
+                use_channels_last(self.device, self._loaded.pipe.vae)
             self._pipes = {}  # the mode pipelines hold the VAE they were made with; from_pipe is cheap
         self._adapters.apply(loras)
         self._embeddings.apply(embeddings)
@@ -311,4 +348,18 @@ class Engine:
             clip_skip=request.clip_skip,
             app_version=__version__,
             hires=request.hires,
+            control=tuple(replace(c, image=None, image_key=control_store.store(c.image)) for c in request.control),
         )
+
+
+def _once_each(handler: NoticeHandler | None) -> NoticeHandler:
+    """``handler`` (the log when None) called once per distinct notice: a hires run's two passes say it once."""
+    said: set[str] = set()
+
+    def notice(text: str) -> None:
+        if text not in said:
+            said.add(text)
+            log.info("Notice: %s", text)
+            if handler is not None:
+                handler(text)
+    return notice

@@ -59,11 +59,12 @@ class Session(QObject):
     upscaled = Signal(QImage)  # an image upscaled by an upscaler model
     cancelled = Signal()
     error = Signal(str)  # one sentence for the user; the log has the details
+    notice = Signal(str)  # one line about a running generation (a conversion, a fallback to PyTorch)
 
     model_state = observable(ModelState.NONE)
     model_source = observable("")
     model_info = observable(None)  # ModelInfo | None
-    status = observable("No model: choose one in the model list.")
+    status = observable("No model: choose one in the model list, or download one (Models > Get a model…).")
     busy = observable(False)
     progress = observable(None)  # Progress | None
     results = observable(())  # tuple[Result, ...] of the last finished generation
@@ -95,6 +96,7 @@ class Session(QObject):
         worker.failed.connect(self._on_failed)
         worker.upscale_progress.connect(self._on_upscale_progress)
         worker.upscaled.connect(self._on_upscaled)
+        worker.notice.connect(self.notice)
 
     # -- questions the window asks ---------------------------------------------------------------
     def generate_blocker(self) -> str | None:
@@ -192,6 +194,10 @@ class Session(QObject):
     def _set_model_state(self, state: ModelState, status: str) -> None:
         self.status = status
         self.model_state = state
+
+    def set_backend(self, backend: str) -> None:
+        """What runs the UNet and VAE from the next generation on: "torch" or "openvino"."""
+        self._engine.set_backend(backend)
 
     # -- generating ------------------------------------------------------------------------------
     def generate(self, request: GenerationRequest, source: QImage | None = None, mask: QImage | None = None, *,

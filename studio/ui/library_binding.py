@@ -13,6 +13,7 @@ from studio.core.model_folders import ModelKind, layout_folders
 from studio.core.settings import save_settings
 
 from studio.session.library import ModelLibrary
+from studio.ui.download_binding import DownloadBinding
 from studio.ui.model_browser import ModelBrowser
 from studio.ui.remove_folder_menu import RemoveFolderMenu
 from studio.ui.vae_picker import VaePicker
@@ -35,6 +36,7 @@ class LibraryBinding:
         menu.addAction(self.add_folder_action)
         self.remove_folder_menu = RemoveFolderMenu(window, library, menu)
         menu.addMenu(self.remove_folder_menu)
+        self.downloads = DownloadBinding(window, library, menu)
         rescan = QAction("&Rescan the model folders", window, objectName="rescanModelsAction")
         rescan.triggered.connect(library.rescan)
         menu.addAction(rescan)

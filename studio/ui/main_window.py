@@ -33,10 +33,12 @@ from studio.session import ModelState, Result, Session
 from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
+from studio.ui.control_panel import ControlPanel
 from studio.ui.fewstep_binding import FewStepBinding
 from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
+from studio.ui.backend_menu import BackendMenu
 from studio.ui.message_bar import MessageBar
 from studio.ui.model_picker import ModelPicker
 from studio.ui.params_panel import ParamsPanel
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         self.canvas = Canvas()
         self.canvas_toolbar = CanvasToolbar(self.canvas)
+        self.control_panel = ControlPanel(self.canvas, self.library)
         self.result_bar = ResultBar()
         self.results_strip = ResultsStrip()
         self._shown: Result | None = None  # the result shown over the canvas
@@ -88,11 +91,13 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
                            show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
                            device=lambda: self.session.model_info.device if self.session.model_info else None)
+        self.backend_menu = BackendMenu(self, self.menus.help_menu, settings, session.set_backend,
+                                        lambda text: self.status.showMessage(text, 15000))
         self._connect()
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
         self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold
-        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self)
+        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel)
         self.keeper.failed.connect(self.show_error)
         notices = " ".join(text for text in (notice, self.keeper.notice) if text)
         if notices:
@@ -107,7 +112,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.model_picker)
         column.addWidget(self.vae_picker)
         column.addSpacing(6)
-        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel), 1)
+        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel, self.control_panel), 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -163,6 +168,7 @@ class MainWindow(QMainWindow):
         s.results_changed.connect(self._results_changed)
         s.cancelled.connect(self._cancelled)
         s.error.connect(self.show_error)
+        s.notice.connect(lambda text: self.message_bar.show_message(text, "info"))
         s.recipe_found.connect(self._offer_recipe)
         self._update_controls()
 
@@ -172,6 +178,7 @@ class MainWindow(QMainWindow):
         self.canvas.drop_rejected.connect(self.show_error)
         self.prompts.image_offered.connect(self.canvas.bring_in)
         self.prompts.message.connect(self.message_bar.show_message)
+        self.control_panel.message.connect(self.message_bar.show_message)
         self.canvas.image_dropped.connect(self._image_brought_in)
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
@@ -203,6 +210,7 @@ class MainWindow(QMainWindow):
             vae=self.vae_picker.choice(),
             **self.params.request_fields(),
             **self.image_panel.request_fields(),
+            control=self.control_panel.control_inputs(),
         )
         mode = self.image_panel.mode()
         source = self.canvas.image() if mode is not Mode.TEXT_TO_IMAGE else None
@@ -250,6 +258,7 @@ class MainWindow(QMainWindow):
         self.prompts.apply_recipe(recipe)
         adjusted = self.params.apply_recipe(recipe) + self.image_panel.apply_recipe(recipe)
         self.vae_picker.set_recorded(recipe.vae)
+        self.control_panel.apply_recipe(recipe)
         notice = restore_notice(skipped, adjusted)
         if notice is None:
             self.status.showMessage("Restored the prompt and settings.", 5000)
@@ -271,8 +280,9 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.show_idle("")
 
-    def _model_loaded(self) -> None:
+    def _model_loaded(self, info) -> None:
         self.message_bar.hide_error()  # a load error (or any other) is over once a model is ready
+        self.backend_menu.model_loaded(info.device)
         self._save_settings()  # the model choice survives a crash
 
     def _model_failed(self, source: str) -> None:

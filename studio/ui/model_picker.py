@@ -11,10 +11,12 @@ from studio.core.settings import MAX_RECENT_MODELS, push_recent
 OPEN_FILE = "open-file"
 OPEN_FOLDER = "open-folder"
 ENTER_HUB_ID = "hub-id"
+GET_MODEL = "get-model"
 _ACTIONS = (
     (OPEN_FILE, "Open model file..."),
     (OPEN_FOLDER, "Open model folder..."),
     (ENTER_HUB_ID, "Hugging Face model id..."),
+    (GET_MODEL, "Get a model (downloads)..."),
 )
 
 
@@ -26,6 +28,7 @@ class ModelPicker(QComboBox):
     """Items hold ``"model:<source>"`` or ``"action:<kind>"``; choosing a model emits :attr:`chosen`."""
 
     chosen = Signal(str)
+    get_model = Signal()  # "Get a model": the window shows the guide to well-known models
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +90,8 @@ class ModelPicker(QComboBox):
         self.clear()
         if not self._current:
             self.addItem("No model", "none:")
+            if not self._recent and not self._library:  # a newcomer: point to the guide
+                self.setItemData(0, "No model yet: choose Get a model… at the end of this list", Qt.ItemDataRole.ToolTipRole)
         for source in self._recent:
             self.addItem(display_name(source), f"model:{source}")
             self.setItemData(self.count() - 1, source, Qt.ItemDataRole.ToolTipRole)
@@ -107,6 +112,10 @@ class ModelPicker(QComboBox):
 
     def _activated(self, index: int) -> None:
         kind, _, value = (self.itemData(index) or "none:").partition(":")
+        if kind == "action" and value == GET_MODEL:
+            self.setCurrentIndex(self._index_of(self._current))
+            self.get_model.emit()
+            return
         if kind == "action":
             ask = {OPEN_FILE: self.ask_file, OPEN_FOLDER: self.ask_folder, ENTER_HUB_ID: self.ask_hub_id}[value]
             value = ask()

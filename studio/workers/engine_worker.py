@@ -31,11 +31,13 @@ class EngineWorker(QObject):
     failed = Signal(str)
     upscale_progress = Signal(int, int)  # tiles done, tiles in all
     upscaled = Signal(QImage)
+    notice = Signal(str)  # one line for the user during a run: a conversion under way, a fallback to PyTorch
 
     def __init__(self, make_engine: Callable[[], object]) -> None:
         super().__init__()
         self._make_engine = make_engine
         self._engine = None
+        self._backend: str | None = None  # chosen in the window; None: the engine's own
 
     @Slot()
     def name_thread(self) -> None:
@@ -47,6 +49,8 @@ class EngineWorker(QObject):
         try:
             if self._engine is None:
                 self._engine = self._make_engine()
+                if self._backend is not None:
+                    self._engine.backend = self._backend
             info = self._engine.load(source)
         except StudioError as exc:
             log.warning("Loading %s failed: %s", source, exc)
@@ -60,6 +64,13 @@ class EngineWorker(QObject):
         else:
             self.loaded.emit(info)
 
+    @Slot(str)
+    def set_backend(self, backend: str) -> None:
+        """"torch" or "openvino" from the next generation on."""
+        self._backend = backend
+        if self._engine is not None:
+            self._engine.backend = backend
+
     def _still_loaded(self):
         return None if self._engine is None else self._engine.info
 
@@ -70,7 +81,8 @@ class EngineWorker(QObject):
                 raise GenerationCancelled()
             if self._engine is None:
                 raise StudioError("No model is loaded yet; choose a model first.")
-            result = self._engine.generate(request, on_step=self._report_step, cancel=cancel)
+            result = self._engine.generate(request, on_step=self._report_step, cancel=cancel,
+                                           on_notice=self.notice.emit)
             self.finished.emit(result)
 
     @Slot(QImage, str, float, object)

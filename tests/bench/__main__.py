@@ -1,10 +1,13 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [--steps N] [--size S] [--rounds R]
-[--files F]``: print benchmark figures.
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [speed] [control] [--steps N] [--size S]
+[--rounds R] [--files F] [--model DIR] [--tiny]``: print benchmark figures.
 
-Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files.
+Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files;
+speed (whole-process ``studio generate``, PyTorch and OpenVINO, against a diffusers script) 20 steps.
+The GPU benchmark is its own command: ``python -m tests.bench.gpu``.
 """
 
 import argparse
+from pathlib import Path
 
 from tests.bench import engine_bench
 
@@ -12,11 +15,13 @@ from tests.bench import engine_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("which", nargs="*", default=["engine"],
-                        choices=["engine", "gui", "prompt", "metadata", "library"])
+                        choices=["engine", "gui", "prompt", "metadata", "library", "speed", "control"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--model", type=Path, default=None, help="speed: a diffusers folder instead of random weights")
+    parser.add_argument("--tiny", action="store_true", help="speed: the tests' tiny model (checks the script)")
     args = parser.parse_args()
     if "engine" in args.which:
         figures = engine_bench.run(args.steps or 4, args.size, args.rounds or 2)
@@ -33,10 +38,18 @@ def main() -> None:
         from tests.bench import metadata_bench
 
         print(metadata_bench.report(metadata_bench.run()), flush=True)
+    if "control" in args.which:
+        from tests.bench import control_bench
+
+        print(control_bench.report(control_bench.run(args.size, args.rounds or 3)), flush=True)
     if "library" in args.which:
         from tests.bench import library_bench
 
         print(library_bench.report(library_bench.run(args.files)), flush=True)
+    if "speed" in args.which:
+        from tests.bench import speed
+
+        print(speed.report(speed.run(args.steps or 20, args.size, args.model, args.tiny)), flush=True)
 
 
 main()

@@ -52,7 +52,7 @@ def make_engine():
     from studio.engine.engine import Engine
 
     class TimedEngine(Engine):
-        def generate(self, request, on_step=None, cancel=None):
+        def generate(self, request, on_step=None, cancel=None, on_notice=None):
             engine_log.append(("generate", time.perf_counter()))
             seen_requests.append(request)
 
@@ -62,7 +62,7 @@ def make_engine():
                     on_step(update)
 
             try:
-                return super().generate(request, on_step=timed_step, cancel=cancel)
+                return super().generate(request, on_step=timed_step, cancel=cancel, on_notice=on_notice)
             finally:
                 engine_log.append(("returned", time.perf_counter()))
 

@@ -32,7 +32,7 @@ class FakeEngine:
         )
         return self.info
 
-    def generate(self, request, on_step=None, cancel=None) -> Finished:
+    def generate(self, request, on_step=None, cancel=None, on_notice=None) -> Finished:
         request = request.with_concrete_seed()
         self.requests.append(request)
         for i in range(request.steps):

@@ -20,9 +20,9 @@ class RecordingEngine(Engine):
         super().__init__(previews="linear")
         self.requests = []
 
-    def generate(self, request, on_step=None, cancel=None):
+    def generate(self, request, on_step=None, cancel=None, on_notice=None):
         self.requests.append(request)
-        return super().generate(request, on_step=on_step, cancel=cancel)
+        return super().generate(request, on_step=on_step, cancel=cancel, on_notice=on_notice)
 
 
 def engine_of(window) -> RecordingEngine:

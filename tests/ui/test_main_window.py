@@ -283,11 +283,11 @@ def test_progress_bar_stops_animating_when_idle_or_waiting_for_the_first_step(qt
 
 
 class RunsOutOfMemoryOnce(FakeEngine):
-    def generate(self, request, on_step=None, cancel=None):
+    def generate(self, request, on_step=None, cancel=None, on_notice=None):
         if not self.requests:
             self.requests.append(request)
             raise StudioError("Ran out of memory generating 1 x 64x64 on CPU; try a smaller size.")
-        return super().generate(request, on_step, cancel)
+        return super().generate(request, on_step, cancel, on_notice)
 
 
 def test_out_of_memory_is_a_message_and_the_next_run_works(open_window, model, qtbot):

@@ -19,6 +19,7 @@ MIN_PRESSURE = 0.05
 class BrushStroke:
     def __init__(self, layer: MaskLayer, size: float, hardness: float, erase: bool) -> None:
         self._layer = layer
+        self.layer = layer  # which layer the stroke paints (the mask or the scribble layer)
         self._size = size
         self._hardness = hardness
         self.erase = erase

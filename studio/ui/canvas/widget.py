@@ -30,6 +30,8 @@ class Tool(str, Enum):
 
 HINT = "Drop an image here, paste with Ctrl+V, or just generate"
 BRUSH_STEP = 1.2
+SCRIBBLE_COLOR = QColor(40, 220, 255)
+CONTROL_MAP_OPACITY = 0.6
 MIN_BRUSH, MAX_BRUSH = 1, 1024
 UNDO_LIMIT = 200
 
@@ -55,6 +57,7 @@ class Canvas(CanvasInput, QWidget):
     brush_changed = Signal()  # size or hardness
     overlay_changed = Signal()  # mask colour, opacity or visibility
     result_shown = Signal(bool)  # a finished image is shown over the canvas (True), or no longer (False)
+    scribble_changed = Signal()  # after each stroke on the scribble layer (see paint_target), undo or redo
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +75,10 @@ class Canvas(CanvasInput, QWidget):
         self._result: QImage | None = None
         self._overlay_box: QRect | None = None  # the image area a preview covers; None: all of it
         self._mask = MaskLayer()
+        self._scribble = MaskLayer()  # a control layer's drawing (255 = line), painted when paint_target is "scribble"
+        self._scribble.set_color(SCRIBBLE_COLOR)
+        self._paint_target = "mask"
+        self._control_map: QImage | None = None  # a control layer's preprocessed map, drawn over the image
         self._view = ViewTransform()
         self._fitted = True  # keep fitting on resize until the user zooms or pans
         self._view_size = self.size()  # the widget size the view was last laid out for
@@ -159,6 +166,38 @@ class Canvas(CanvasInput, QWidget):
     def clear_overlay(self) -> None:
         if self._preview is not None or self._result is not None:
             self._set_overlay(None, None, None)
+
+    # ------------------------------------------------------------------------------ control layers
+    def set_control_map(self, image: QImage | None) -> None:
+        """Show ``image`` (a control map, any size: stretched over the picture) over the canvas, or nothing."""
+        self._control_map = None if image is None else image.convertToFormat(QImage.Format.Format_RGB32)
+        self.update()
+
+    def control_map(self) -> QImage | None:
+        return self._control_map
+
+    @property
+    def paint_target(self) -> str:
+        """What the brush paints: "mask" (the inpainting mask) or "scribble" (the scribble layer)."""
+        return self._paint_target
+
+    @paint_target.setter
+    def paint_target(self, target: str) -> None:
+        self._finish_stroke()
+        self._paint_target = "scribble" if target == "scribble" else "mask"
+        self.update()
+
+    def scribble(self) -> QImage | None:
+        """The scribble layer (Grayscale8, the image's size, 255 = line); None when nothing is drawn."""
+        drawing = self._scribble.image()
+        return None if drawing is None or is_blank(drawing) else QImage(drawing)
+
+    def set_scribble(self, drawing: QImage | None) -> None:
+        """Put a control layer's drawing on the scribble layer (one of another size is left out)."""
+        self._finish_stroke()
+        fits = drawing is not None and self._image is not None and drawing.size() == self._image.size()
+        self._scribble.replace(drawing.convertToFormat(MASK_FORMAT) if fits else None)
+        self.update()
 
     # ------------------------------------------------------------------------------------------- mask
     def mask(self) -> QImage | None:
@@ -404,6 +443,12 @@ class Canvas(CanvasInput, QWidget):
             painter.setOpacity(self._opacity)
             painting.draw_layer(painter, self._view, size, self._mask.overlay(), exposed)
             painter.setOpacity(1.0)
+        if overlay is None and self._control_map is not None:
+            painter.setOpacity(CONTROL_MAP_OPACITY)
+            painting.draw_layer(painter, self._view, size, self._control_map, exposed, smooth=True)
+            painter.setOpacity(1.0)
+        if overlay is None and self._paint_target == "scribble" and self._scribble.overlay() is not None:
+            painting.draw_layer(painter, self._view, size, self._scribble.overlay(), exposed)
         if self._loader.busy():
             painting.draw_notice(painter, self.rect(), "Opening the image…")
         if not self._outline_rect().isEmpty():
@@ -424,10 +469,12 @@ class Canvas(CanvasInput, QWidget):
         """``erase`` overrides the current tool (a pen's eraser end)."""
         if self._image is None:
             return
-        self.mask_visible = True  # never paint blind
+        if self._paint_target == "mask":
+            self.mask_visible = True  # never paint blind
         self.clear_overlay()
         erase = self._tool == Tool.ERASER if erase is None else erase
-        self._stroke = BrushStroke(self._mask, self._brush_size, self._hardness, erase)
+        layer = self._scribble if self._paint_target == "scribble" else self._mask
+        self._stroke = BrushStroke(layer, self._brush_size, self._hardness, erase)
         self._stroke_to(pos, pressure)
 
     def _stroke_to(self, pos: QPointF, pressure: float) -> None:
@@ -443,10 +490,9 @@ class Canvas(CanvasInput, QWidget):
             return
         rect, before, after = done
         text = "Erase" if stroke.erase else "Brush stroke"
-        self._undo.push(
-            Command(text, lambda: self._write_mask(rect, after), lambda: self._write_mask(rect, before), done=True)
-        )
-        self.mask_changed.emit()
+        write = self._write_scribble if stroke.layer is self._scribble else self._write_mask
+        self._undo.push(Command(text, lambda: write(rect, after), lambda: write(rect, before), done=True))
+        (self.scribble_changed if stroke.layer is self._scribble else self.mask_changed).emit()
 
     def _pan(self, dx: float, dy: float) -> None:
         self._view.pan(dx, dy)
@@ -473,6 +519,9 @@ class Canvas(CanvasInput, QWidget):
         old_size = self._area_size()
         self._image = state.image
         self._mask.reset(QSize() if state.image is None else state.image.size(), state.mask)
+        drawing = self._scribble.image()
+        new_size = QSize() if state.image is None else state.image.size()
+        self._scribble.reset(new_size, drawing if drawing is not None and drawing.size() == new_size else None)
         self.clear_overlay()
         if self._area_size() != old_size:
             self.fit()  # a new picture (or a grown one) is shown whole
@@ -500,6 +549,11 @@ class Canvas(CanvasInput, QWidget):
         self.clear_overlay()
         self._update_area()
         self.mask_changed.emit()
+
+    def _write_scribble(self, rect: QRect, pixels: QImage) -> None:
+        self._scribble.write(rect, pixels)
+        self._update_image_rect(rect)
+        self.scribble_changed.emit()
 
     def _write_mask(self, rect: QRect, pixels: QImage) -> None:
         self._mask.write(rect, pixels)

@@ -1,0 +1,190 @@
+"""Running a diffusers pipeline's UNet and VAE on OpenVINO for one run, or saying in one line why not.
+
+The pipeline stays diffusers' own (schedulers, callbacks, previews, the paste-back): for the run, its ``unet`` and
+its VAE's ``encoder``/``decoder`` are stand-ins (:mod:`.modules`) that call converted models (:mod:`.converted`),
+and the PyTorch modules go back afterwards, so LoRA, VAE and embedding loading never see the stand-ins.
+
+A converted graph is keyed by what changes it: the component, a fingerprint of its weights (a sample of every
+tensor, so another model, another VAE file or another LoRA set is another key), LoRA weights and scales, the
+attention processors, the config, whether the latent size is a multiple of the UNet's upsampling factor (the
+traced graph bakes that branch in), and the versions of OpenVINO, torch and diffusers. A LoRA set is converted
+as it runs in PyTorch (unfused) and cached like a model. Anything that cannot be converted, and any pipeline with a
+component other than the ones below (a ControlNet, a T2I adapter...), runs in PyTorch with a one-line notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from studio.core.backends import OPENVINO_INSTALL, openvino_installed
+from studio.core.cancel import CancelToken
+from studio.core.paths import cache_dir
+from studio.engine.devices import DeviceChoice
+from studio.engine.interrupt import Interrupted
+from studio.engine.openvino_backend.converted import ConvertedModel, memory_short_for_conversion
+from studio.engine.openvino_backend.modules import OpenVinoUNet, OpenVinoVaePart, UNetGraph
+
+log = logging.getLogger(__name__)
+
+Notice = Callable[[str], None]
+GRAPH_SCHEMA = 1  # bump when the traced graphs change
+_SAMPLES_PER_TENSOR = 64
+# Components whose presence leaves the UNet's and VAE's inputs as the converted graphs take them.
+_KNOWN_COMPONENTS = {"unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler",
+                     "safety_checker", "feature_extractor", "image_encoder"}
+
+
+def start(device: DeviceChoice) -> OpenVinoBackend | Unavailable:
+    """The backend, or why there is none (OpenVINO not installed, or PyTorch on an accelerator already)."""
+    if device.accelerated:
+        return Unavailable(f"OpenVINO is for machines without CUDA or MPS; this run uses PyTorch on {device.device}.")
+    if not openvino_installed():
+        return Unavailable(f"OpenVINO is not installed ({OPENVINO_INSTALL}); this run uses PyTorch.")
+    return OpenVinoBackend(cache_dir() / "openvino")
+
+
+class Unavailable:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    @contextmanager
+    def running(self, pipe, cancel: CancelToken, notice: Notice):
+        notice(self.reason)
+        yield
+
+
+class OpenVinoBackend:
+    def __init__(self, root: Path) -> None:
+        import openvino as ov
+
+        self.root = root
+        self._core = ov.Core()
+        self._core.set_property({"CACHE_DIR": str(root / "compiled")})
+        self.device = "GPU" if "GPU" in self._core.available_devices else "CPU"  # an Intel GPU OpenVINO sees
+        self._versions = [ov.__version__, torch.__version__, _diffusers_version(), GRAPH_SCHEMA]
+        self._models: dict[str, tuple[str, ConvertedModel]] = {}  # part -> (key, model): the last one of each
+        self._failed: set[str] = set()  # keys that could not be converted: PyTorch for them in this process
+        self.conversions = 0  # done by this process (the rest came from the disk cache)
+        log.info("OpenVINO %s on %s (available: %s)", ov.__version__, self.device, self._core.available_devices)
+
+    @contextmanager
+    def running(self, pipe, cancel: CancelToken, notice: Notice):
+        """For one pipeline call: the UNet and the VAE's encoder and decoder run on OpenVINO."""
+        extra = sorted(name for name, part in pipe.components.items()
+                       if part is not None and name not in _KNOWN_COMPONENTS)
+        if extra:
+            notice(f"OpenVINO does not run pipelines with a {extra[0]} yet; this run uses PyTorch.")
+            yield
+            return
+        unet, vae = pipe.unet, pipe.vae
+        encoder, decoder = vae.encoder, vae.decoder
+        unet_key = self._key("unet", unet)
+        object.__setattr__(pipe, "unet", OpenVinoUNet(unet, self._runner(
+            "unet", "UNet", unet_key, lambda: UNetGraph(unet), cancel, notice, _aligned(unet))))
+        vae.encoder = OpenVinoVaePart(encoder, self._runner(
+            "vae_encoder", "VAE encoder", self._key("vae_encoder", encoder, vae.config), lambda: encoder, cancel,
+            notice))
+        vae.decoder = OpenVinoVaePart(decoder, self._runner(
+            "vae_decoder", "VAE decoder", self._key("vae_decoder", decoder, vae.config), lambda: decoder, cancel,
+            notice))
+        try:
+            yield
+        finally:
+            object.__setattr__(pipe, "unet", unet)
+            vae.encoder, vae.decoder = encoder, decoder
+
+    def _runner(self, part: str, label: str, base_key: str, graph, cancel: CancelToken, notice: Notice,
+                shape_class: Callable[[dict], str] = lambda inputs: ""):
+        def run(inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
+            key = base_key + shape_class(inputs)
+            if key in self._failed:
+                return None
+            model = self._model(part, key, graph)
+            try:
+                if not model.cached:
+                    short = memory_short_for_conversion(graph)
+                    if short:
+                        log.info("OpenVINO: not converting the %s: %s", label, short)
+                        self._failed.add(key)
+                        notice(f"Not enough free memory to convert the {label} for OpenVINO ({short}); "
+                               "it runs in PyTorch.")
+                        return None
+                    notice(f"Converting the {label} for OpenVINO (once: it is kept for later runs)…")
+                    seconds = model.convert(inputs)
+                    self.conversions += 1
+                    notice(f"Converted the {label} for OpenVINO in {seconds:.0f} s.")
+                return model(inputs, cancel)
+            except Interrupted:
+                raise
+            except Exception:  # conversion or inference refused this graph: PyTorch computes the same thing
+                log.exception("OpenVINO could not run the %s (%s)", label, key)
+                self._failed.add(key)
+                self._models.pop(part, None)
+                notice(f"OpenVINO could not run the {label}; it runs in PyTorch (details are in the log).")
+                return None
+        return run
+
+    def _model(self, part: str, key: str, graph) -> ConvertedModel:
+        held = self._models.get(part)
+        if held is None or held[0] != key:
+            held = (key, ConvertedModel(self._core, self.device, self.root / f"{part}-{key}", graph))
+            self._models[part] = held
+        return held[1]
+
+    def _key(self, part: str, module: torch.nn.Module, config=None) -> str:
+        digest = hashlib.sha256()
+        config = dict(config if config is not None else module.config)
+        about = [part, self._versions, config, sorted({type(p).__name__ for p in _processors(module)}),
+                 _adapter_state(module)]
+        digest.update(json.dumps(about, sort_keys=True, default=str).encode())
+        _weights_fingerprint(module, digest)
+        return digest.hexdigest()[:20]
+
+
+def _aligned(unet) -> Callable[[dict], str]:
+    """The UNet passes explicit upsampling sizes when the latent size is not a multiple of its factor."""
+    factor = 2 ** getattr(unet, "num_upsamplers", 0)
+
+    def shape_class(inputs: dict) -> str:
+        return "" if all(side % factor == 0 for side in inputs["sample"].shape[-2:]) else "-odd"
+    return shape_class
+
+
+def _processors(module) -> list:
+    return list(getattr(module, "attn_processors", {}).values())
+
+
+def _adapter_state(module: torch.nn.Module) -> list:
+    """peft's LoRA layers: which adapters are active at which scale (their weights are in the fingerprint)."""
+    state = []
+    for name, layer in module.named_modules():
+        scaling = getattr(layer, "scaling", None)
+        if isinstance(scaling, dict):
+            state.append([name, sorted(scaling.items()), list(getattr(layer, "active_adapters", [])),
+                          bool(getattr(layer, "disable_adapters", False)), list(getattr(layer, "merged_adapters", []))])
+    return state
+
+
+def _weights_fingerprint(module: torch.nn.Module, digest) -> None:
+    """Names, shapes and a strided sample of every tensor: tells models, VAEs and LoRA sets apart for a fraction
+    of a full hash's cost (a full hash of an SDXL UNet takes seconds)."""
+    for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
+        tensor = tensor.detach()
+        count = min(_SAMPLES_PER_TENSOR, tensor.numel())
+        step = max(1, tensor.numel() // max(count, 1))
+        sample = torch.as_strided(tensor, (count,), (step,), tensor.storage_offset()).to(torch.float32)
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(sample.cpu().numpy().tobytes())
+
+
+def _diffusers_version() -> str:
+    import diffusers
+
+    return diffusers.__version__

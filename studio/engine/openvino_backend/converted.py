@@ -1,0 +1,125 @@
+"""One component converted to OpenVINO: converted once per graph key and kept on disk, compiled per input shape.
+
+Conversion traces the PyTorch module with the first real inputs (``openvino.convert_model``) and saves the model
+in OpenVINO's IR (``model.xml`` + ``model.bin``, fp32: ``compress_to_fp16=False``, which would change pixels) under
+``<root>/cache/openvino/<name>-<key>/``, written to a temporary folder and renamed, so a crash leaves no half model.
+The IR keeps dynamic shapes; each run compiles it for its static shapes (faster on the CPU than dynamic ones), and
+OpenVINO's own ``CACHE_DIR`` keeps the compiled blobs, so a size seen before compiles in a fraction of the time.
+Only the last compiled shape is kept in memory (each holds a copy of the weights).
+
+Inference runs asynchronously and is polled, so a cancelled token stops it inside a step (``InferRequest.cancel``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.core.cancel import CancelToken
+from studio.engine.interrupt import Interrupted
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 50  # how often a running inference looks at the cancel token
+# fp32 everywhere: OpenVINO picks bf16/fp16 on CPUs and GPUs that have them, which changes pixels.
+COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+
+
+class ConvertedModel:
+    """``graph`` is the traceable module (tensors in, one tensor out), called with keyword tensors."""
+
+    def __init__(self, core, device: str, folder: Path, graph: Callable[[], torch.nn.Module]) -> None:
+        self._core = core
+        self._device = device
+        self.folder = folder
+        self._graph = graph
+        self._model = None  # the IR, read once
+        self._compiled: tuple[tuple, object] | None = None  # (shapes, CompiledModel)
+        self._request = None
+
+    @property
+    def cached(self) -> bool:
+        return (self.folder / "model.xml").is_file()
+
+    def convert(self, example: dict[str, torch.Tensor]) -> float:
+        """Trace the module with ``example`` and save the IR; the seconds it took."""
+        import openvino as ov
+
+        start = time.perf_counter()
+        work = self.folder.with_name(f".{self.folder.name}.{os.getpid()}.partial")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        try:
+            with torch.inference_mode(False), torch.no_grad():
+                inputs = {name: tensor.clone() for name, tensor in example.items()}
+                model = ov.convert_model(self._graph(), example_input=inputs)
+            ov.save_model(model, work / "model.xml", compress_to_fp16=False)
+            try:
+                os.replace(work, self.folder)
+            except OSError:  # another process saved it first: theirs is the same model
+                if not self.cached:
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return time.perf_counter() - start
+
+    def __call__(self, inputs: dict[str, torch.Tensor], cancel: CancelToken | None) -> torch.Tensor:
+        arrays = {name: np.ascontiguousarray(t.detach().to(torch.float32).cpu().numpy()) for name, t in inputs.items()}
+        request = self._request_for(tuple((name, a.shape) for name, a in arrays.items()))
+        request.start_async(arrays)
+        while True:  # the token first: a cancel that came before the call stops it as well
+            if cancel is not None and cancel.cancelled:
+                request.cancel()
+                self._request = None  # a cancelled request is not reused
+                raise Interrupted
+            if request.wait_for(POLL_MS):
+                break
+        return torch.from_numpy(request.get_output_tensor(0).data.copy())
+
+    def _request_for(self, shapes: tuple):
+        if self._compiled is None or self._compiled[0] != shapes:
+            self._compiled = None  # free the previous shape's copy first
+            self._request = None
+            if self._model is None:
+                self._model = self._core.read_model(self.folder / "model.xml")
+            model = self._model.clone()
+            model.reshape({name: list(shape) for name, shape in shapes})
+            start = time.perf_counter()
+            compiled = self._core.compile_model(model, self._device, COMPILE_CONFIG)
+            log.info("OpenVINO: compiled %s for %s on %s in %.1f s", self.folder.name, shapes, self._device,
+                     time.perf_counter() - start)
+            self._compiled = (shapes, compiled)
+        if self._request is None:
+            self._request = self._compiled[1].create_infer_request()
+        return self._request
+
+
+def memory_short_for_conversion(graph: Callable[[], torch.nn.Module]) -> str:
+    """Why converting would not fit in free memory ("" when it fits, or when the free memory is unknown).
+
+    Tracing holds a second copy of the weights (OpenVINO's constants) next to PyTorch's: an fp32 SDXL UNet (10 GB)
+    needs about 20 GB free on top of the loaded pipeline. Running out kills the process rather than raising, so
+    this is checked before, from Linux's MemAvailable."""
+    needed = 2 * sum(p.numel() * p.element_size() for p in graph().parameters())
+    free = _available_memory()
+    if free is None or free >= needed:
+        return ""
+    return f"needs about {needed / 1e9:.0f} GB, {free / 1e9:.0f} GB free"
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None

@@ -1,0 +1,135 @@
+"""A local HTTP server on 127.0.0.1 for download tests: files with Range support, Content-Length and a sha256
+ETag, Hugging Face-style redirects (``X-Linked-Size`` / ``X-Linked-Etag`` on the 302), and misbehaviour on
+request (a connection closed early, a wrong hash, a web page, a status code)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+
+@dataclass
+class Served:
+    data: bytes = b""
+    status: int = 200
+    etag: str | None = "sha256"  # "sha256": the data's sha256; None: no ETag; else this value
+    redirect_to: str | None = None  # answer 302 to this path, with Hugging Face's X-Linked-* headers
+    linked_sha256: str | None = None  # X-Linked-Etag on the redirect (default: the target's sha256)
+    cut_after: int | None = None  # close the connection after this many body bytes
+    content_type: str = "application/octet-stream"
+    disposition: str | None = None  # a Content-Disposition file name
+    ranges: bool = True  # honour Range requests
+    hold_after: int | None = None  # send this many body bytes, then wait for ``gate`` before the rest
+    gate: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Seen:
+    path: str
+    range: str | None
+    authorization: str | None
+
+
+@dataclass
+class DownloadServer:
+    files: dict[str, Served] = field(default_factory=dict)
+    seen: list[Seen] = field(default_factory=list)
+    port: int = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def serve(self, path: str, data: bytes = b"", **kwargs) -> str:
+        self.files[path] = Served(data, **kwargs)
+        return self.url(path)
+
+    def ranges_seen(self, path: str) -> list[str | None]:
+        return [s.range for s in self.seen if s.path == path]
+
+
+def _handler(server: DownloadServer):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            path = self.path.split("?", 1)[0]
+            server.seen.append(Seen(path, self.headers.get("Range"), self.headers.get("Authorization")))
+            served = server.files.get(path)
+            if served is None:
+                self.send_error(404)
+                return
+            if served.redirect_to:
+                target = server.files[served.redirect_to]
+                self.send_response(302)
+                self.send_header("Location", served.redirect_to)
+                self.send_header("X-Linked-Size", str(len(target.data)))
+                self.send_header("X-Linked-Etag", f'"{served.linked_sha256 or hashlib.sha256(target.data).hexdigest()}"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if served.status != 200:
+                self.send_error(served.status)
+                return
+            data, start = served.data, 0
+            match = re.match(r"bytes=(\d+)-$", self.headers.get("Range") or "")
+            if match and served.ranges:
+                start = int(match[1])
+                if start >= len(data):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(data)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(data) - start))
+            self.send_header("Content-Type", served.content_type)
+            if served.etag:
+                value = hashlib.sha256(data).hexdigest() if served.etag == "sha256" else served.etag
+                self.send_header("ETag", f'"{value}"')
+            if served.disposition:
+                self.send_header("Content-Disposition", f'attachment; filename="{served.disposition}"')
+            self.end_headers()
+            body = data[start:]
+            if served.cut_after is not None:
+                body = body[:served.cut_after]
+            try:
+                if served.hold_after is not None:
+                    self.wfile.write(body[:served.hold_after])
+                    self.wfile.flush()
+                    served.gate.wait(30)
+                    body = body[served.hold_after:]
+                self.wfile.write(body)
+                self.wfile.flush()
+            except OSError:
+                pass  # the client went away (a cancel)
+            if served.cut_after is not None:
+                self.close_connection = True
+
+    return Handler
+
+
+@contextmanager
+def running_download_server() -> Iterator[DownloadServer]:
+    """A :class:`DownloadServer` running on 127.0.0.1 while the ``with`` block runs (the ``download_server``
+    fixture)."""
+    state = DownloadServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, name="download-server", daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,227 @@
+"""The OpenVINO backend on tiny models: PyTorch's pixels (within 2 levels), the same pixels run to run, converted
+once and reused, cancel inside an inference, LoRA, and PyTorch with a notice for what it does not run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("openvino", reason="OpenVINO is an optional extra: pip install 'latent-studio[openvino]'")
+
+from studio.core.cancel import CancelToken  # noqa: E402
+from studio.core.errors import GenerationCancelled  # noqa: E402
+from studio.core.paths import models_dir  # noqa: E402
+from studio.core.request import GenerationRequest  # noqa: E402
+from studio.engine.engine import Engine  # noqa: E402
+from tests.tiny_networks import kohya_lora  # noqa: E402
+
+TOLERANCE = 2  # levels per pixel, the issue's bound against the PyTorch path
+
+
+def _request(**kw) -> GenerationRequest:
+    base = dict(prompt="a lighthouse at dusk", negative_prompt="fog", seed=7, steps=3, cfg_scale=6.0, width=64,
+                height=64, scheduler="euler")
+    return GenerationRequest(**(base | kw))
+
+
+def _pixels(result) -> list[np.ndarray]:
+    return [np.asarray(image, dtype=np.int16) for image in result.images]
+
+
+def _engine(folder, backend: str) -> Engine:
+    engine = Engine("cpu", previews="linear", backend=backend)
+    engine.load(str(folder))
+    return engine
+
+
+@pytest.fixture(scope="module")
+def ov_home(tmp_path_factory):
+    """One app root for the module's OpenVINO engines, so the converted models are shared between its tests."""
+    return tmp_path_factory.mktemp("openvino_home")
+
+
+@pytest.fixture
+def in_ov_home(ov_home, monkeypatch):
+    monkeypatch.setenv("STUDIO_HOME", str(ov_home))
+    return ov_home
+
+
+@pytest.fixture(scope="module")
+def ov_engine(tiny_sd_dir):
+    return _engine(tiny_sd_dir, "openvino")
+
+
+def _source() -> Image.Image:
+    return Image.fromarray(np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+
+
+def _mask() -> Image.Image:
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    return mask
+
+
+REQUESTS = {
+    "text to image": lambda: dict(batch_size=2),
+    "image to image": lambda: dict(init_image=_source(), strength=0.6),
+    "inpainting": lambda: dict(init_image=_source(), mask=_mask(), strength=0.9, mask_feather=0),
+}
+
+
+@pytest.mark.parametrize("kind", REQUESTS)
+def test_pictures_are_pytorch_pictures_within_two_levels_and_the_same_every_run(kind, ov_engine, sd_engine,
+                                                                                  in_ov_home):
+    extra = REQUESTS[kind]()
+    request = _request(**extra)
+    notices: list[str] = []
+
+    ours = _pixels(ov_engine.generate(request, on_notice=notices.append))
+    again = _pixels(ov_engine.generate(request))
+    theirs = _pixels(sd_engine.generate(request))
+
+    assert not [n for n in notices if "PyTorch" in n]  # it ran on OpenVINO
+    for mine, torch_made, repeat in zip(ours, theirs, again):
+        assert np.abs(mine - torch_made).max() <= TOLERANCE
+        assert np.array_equal(mine, repeat)
+    if kind == "inpainting":  # the pixel-exact paste-back: unmasked pixels are the source's
+        outside = np.asarray(_mask()) == 0
+        assert np.array_equal(ours[0][outside], np.asarray(_source(), dtype=np.int16)[outside])
+
+
+def test_a_size_it_has_not_seen_compiles_from_the_same_conversion(ov_engine, sd_engine, in_ov_home):
+    ov_engine.generate(_request())  # converted at 64x64 (the other tests may have done it already)
+    notices: list[str] = []
+    request = _request(width=96, height=128)  # latents 12x16: still a multiple of the tiny UNet's factor of 2
+
+    ours = _pixels(ov_engine.generate(request, on_notice=notices.append))
+
+    assert not [n for n in notices if n.startswith("Converting")]
+    assert np.abs(ours[0] - _pixels(sd_engine.generate(request))[0]).max() <= TOLERANCE
+
+
+def test_converted_models_are_reused_by_a_new_engine_with_no_conversion(tiny_sd_dir, ov_engine, sd_engine,
+                                                                         in_ov_home):
+    first: list[str] = []
+    ov_engine.generate(_request(seed=11), on_notice=first.append)  # converted by now (here or in a test before)
+    fresh = _engine(tiny_sd_dir, "openvino")  # as after a restart: a new engine, a new OpenVINO core
+    notices: list[str] = []
+
+    ours = _pixels(fresh.generate(_request(seed=11), on_notice=notices.append))
+
+    assert notices == []  # no conversion, no fallback
+    assert np.abs(ours[0] - _pixels(sd_engine.generate(_request(seed=11)))[0]).max() <= TOLERANCE
+    cache = in_ov_home / "cache" / "openvino"
+    assert any(cache.glob("unet-*/model.xml")) and any(cache.glob("vae_decoder-*/model.xml"))
+    assert any((cache / "compiled").iterdir())  # OpenVINO's compiled blobs, for the static shapes seen
+
+
+def test_cancel_stops_an_openvino_inference_and_nothing_is_decoded(ov_engine, in_ov_home):
+    ov_engine.generate(_request())  # converted: the cancel below lands in an inference, not in a conversion
+    token = CancelToken()
+    steps: list[int] = []
+
+    def on_step(update):
+        steps.append(update.step)
+        if update.step == update.total:
+            token.cancel()  # after the last step the VAE decoder runs, which no step callback interrupts
+
+    with pytest.raises(GenerationCancelled):
+        ov_engine.generate(_request(), on_step=on_step, cancel=token)
+    assert steps == [1, 2, 3]
+
+
+def test_a_lora_runs_on_openvino_with_pytorchs_pixels(ov_engine, sd_engine, in_ov_home):
+    kohya_lora(sd_engine._loaded.pipe, models_dir() / "loras" / "inked.safetensors", scale=0.5)
+    plain = _request()
+    tagged = _request(prompt="a lighthouse at dusk <lora:inked:0.8>")
+    notices: list[str] = []
+
+    ours = _pixels(ov_engine.generate(tagged, on_notice=notices.append))
+    theirs = _pixels(sd_engine.generate(tagged))
+    without = _pixels(ov_engine.generate(plain))
+
+    assert any(n.startswith("Converting the UNet") for n in notices)  # converted with this LoRA set
+    assert not [n for n in notices if "PyTorch" in n]
+    assert np.abs(ours[0] - theirs[0]).max() <= TOLERANCE
+    assert np.abs(ours[0] - without[0]).max() > 10 * TOLERANCE  # the LoRA is in the picture
+    assert np.abs(without[0] - _pixels(sd_engine.generate(plain))[0]).max() <= TOLERANCE  # and gone again
+
+
+def test_sdxl_runs_on_openvino_with_pytorchs_pixels(tiny_sdxl_dir, sdxl_engine, in_ov_home):
+    engine = _engine(tiny_sdxl_dir, "openvino")
+    notices: list[str] = []
+
+    ours = _pixels(engine.generate(_request(), on_notice=notices.append))
+
+    assert not [n for n in notices if "PyTorch" in n]
+    assert np.abs(ours[0] - _pixels(sdxl_engine.generate(_request()))[0]).max() <= TOLERANCE
+
+
+def test_a_unet_input_the_converted_graph_does_not_take_runs_in_pytorch(sd_engine):
+    """What a ControlNet hands the UNet (residuals): the stand-in gives PyTorch's answer, never another one."""
+    from diffusers import ControlNetModel
+
+    from studio.engine.openvino_backend.modules import OpenVinoUNet
+
+    unet = sd_engine._loaded.pipe.unet
+    standin = OpenVinoUNet(unet, lambda inputs: pytest.fail("the converted graph was called"))
+    controlnet = ControlNetModel.from_unet(unet)
+    for parameter in controlnet.parameters():  # give its zero-initialised outputs weights, so the residuals count
+        torch.nn.init.normal_(parameter, std=0.05, generator=torch.Generator().manual_seed(2))
+    sample = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    context = torch.randn(2, 77, unet.config.cross_attention_dim, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        down, mid = controlnet(sample, 500, context, controlnet_cond=torch.rand(2, 3, 64, 64), return_dict=False)
+        residuals = dict(down_block_additional_residuals=down, mid_block_additional_residual=mid)
+        expected = unet(sample, 500, context, return_dict=False, **residuals)[0]
+        got = standin(sample, 500, context, return_dict=False, **residuals)[0]
+        plain = unet(sample, 500, context, return_dict=False)[0]
+    assert torch.equal(got, expected) and not torch.allclose(got, plain)
+
+
+def test_a_pipeline_with_a_component_it_does_not_know_runs_in_pytorch_with_a_notice(tiny_sd_dir, in_ov_home):
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
+    from studio.engine import openvino_backend
+    from studio.engine.devices import choose_device
+
+    engine = _engine(tiny_sd_dir, "openvino")
+    base = engine._loaded.pipe
+    pipe = StableDiffusionControlNetPipeline(**{k: v for k, v in base.components.items() if k != "image_encoder"},
+                                             controlnet=ControlNetModel.from_unet(base.unet))
+    backend = openvino_backend.start(choose_device("cpu"))
+    notices: list[str] = []
+
+    with backend.running(pipe, CancelToken(), notices.append):
+        assert pipe.unet is base.unet and pipe.vae.decoder is base.vae.decoder
+
+    assert notices == ["OpenVINO does not run pipelines with a controlnet yet; this run uses PyTorch."]
+
+
+def test_without_openvino_installed_the_run_uses_pytorch_with_a_notice(tiny_sd_dir, sd_engine, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
+    engine = _engine(tiny_sd_dir, "openvino")
+    notices: list[str] = []
+
+    ours = _pixels(engine.generate(_request(), on_notice=notices.append))
+
+    assert notices == ["OpenVINO is not installed (pip install 'latent-studio[openvino]'); this run uses PyTorch."]
+    assert np.array_equal(ours[0], _pixels(sd_engine.generate(_request()))[0])
+
+
+def test_a_model_too_large_to_convert_in_free_memory_runs_in_pytorch_with_a_notice(tiny_sd_dir, sd_engine,
+                                                                                    monkeypatch):
+    from studio.engine.openvino_backend import converted
+
+    monkeypatch.setattr(converted, "_available_memory", lambda: 1000)  # as on a machine with 1 kB free
+    engine = _engine(tiny_sd_dir, "openvino")
+    notices: list[str] = []
+
+    ours = _pixels(engine.generate(_request(), on_notice=notices.append))
+
+    assert notices[0].startswith("Not enough free memory to convert the UNet for OpenVINO (needs about")
+    assert np.abs(ours[0] - _pixels(sd_engine.generate(_request()))[0]).max() <= TOLERANCE
