@@ -24,6 +24,7 @@ from studio.core.control_files import resolve_controlnet
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.extra_networks import lora_refs, resolve_loras, resolve_vae, with_lora_aliases
+from studio.core.fewstep import PRESETS
 from studio.core.hires import BUILTIN_UPSCALERS, PIXEL_UPSCALERS, HiresPass
 from studio.core.image_formats import check_writable_file, check_writable_folder, output_format
 from studio.core.image_io import load_image, load_mask
@@ -70,8 +71,12 @@ def _add_generate(sub) -> None:
     gen.add_argument("--vae", default="", metavar="NAME", help="decode with this VAE from the VAE folders instead of "
                      "the model's own")
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
-    gen.add_argument("--steps", type=int, default=25)
-    gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
+    gen.add_argument("--steps", type=int, default=None, help="default: 25, or the --preset's")
+    gen.add_argument("--cfg", type=float, default=None, help="classifier-free guidance scale; default: 7, or the "
+                     "--preset's")
+    gen.add_argument("--preset", choices=list(PRESETS), default=None,
+                     help="the sampler, steps and CFG a few-step model needs (LCM, SDXL-Turbo, SDXL-Lightning, "
+                     "Hyper-SD); --scheduler, --steps and --cfg still win")
     gen.add_argument("--width", type=int, default=None,
                      help="generation size; default: the model's native size (with --image: fitted to it)")
     gen.add_argument("--height", type=int, default=None)
@@ -258,8 +263,18 @@ def main(argv: list[str]) -> int:
         return 1
 
 
+def _fill_sampling(args) -> None:
+    """--preset's sampler, steps and CFG where they were not given; else the request's defaults."""
+    preset = PRESETS[args.preset] if args.preset else None
+    defaults = GenerationRequest(prompt="")
+    args.scheduler = args.scheduler or (preset.scheduler if preset else None)
+    args.steps = args.steps if args.steps is not None else preset.steps if preset else defaults.steps
+    args.cfg = args.cfg if args.cfg is not None else preset.cfg_scale if preset else defaults.cfg_scale
+
+
 def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image | None]:
     """Everything checkable without the model is checked here, before torch is imported."""
+    _fill_sampling(args)
     check_source(str(args.model), allow_pickle=args.allow_pickle)
     if args.mask is not None and args.image is None:
         raise StudioError("--mask needs --image: a mask paints over an image.")
@@ -340,6 +355,10 @@ def _generate(args) -> int:
     engine = Engine(args.device, offload=args.offload, previews="linear", backend=args.backend or settings.backend,
                     channels_last=args.channels_last or settings.channels_last)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
+    fewstep = info.fewstep
+    if fewstep is not None and args.preset is None:
+        advice = f"{fewstep.describe('model')}; --preset {fewstep.preset.key} uses {fewstep.preset.settings_text()}."
+        print(f"note: {printable(advice)}", file=sys.stderr)
     native = info.family.native_size
     given = args.width is not None or args.height is not None
     size = (args.width or native, args.height or native) if given else None

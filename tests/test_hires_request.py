@@ -38,7 +38,8 @@ def test_hires_steps_are_the_steps_diffusers_will_run(steps, strength):
      "Hires strength 0.01 is too low for 200 hires steps; raise the strength or use fewer steps."),
     (HiresPass(upscaler=" "), "Choose a hires upscaler (for example Latent or Lanczos)."),
     (HiresPass(scheduler="heun"), "Unknown hires sampler 'heun'; choose one of: euler, euler_a, dpmpp_2m, "
-                                  "dpmpp_2m_karras, ddim, unipc, lcm."),
+                                  "dpmpp_2m_karras, ddim, unipc, lcm, euler_trailing, euler_a_trailing, "
+                                  "ddim_trailing."),
 ])
 def test_each_problem_is_one_sentence(hires, message):
     with pytest.raises(StudioError) as caught:

@@ -1,7 +1,13 @@
 """What the app knows about a loaded model, in plain data the UI can show without importing the engine."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # fewstep reads headers, whose module needs ModelFamily from here
+    from studio.core.fewstep import Detection
 
 
 class ModelFamily(str, Enum):
@@ -28,3 +34,4 @@ class ModelInfo:
     default_sampler: str  # A1111 label of the model's own scheduler
     device: str
     dtype: str
+    fewstep: Detection | None = None  # an LCM, Turbo, Lightning or Hyper-SD model, and the settings it needs

@@ -1,10 +1,12 @@
 """Scanning model folders: one :class:`ModelEntry` per file (or diffusers folder), from headers and sidecars.
 
 Plain Python and cheap: a ``.safetensors`` file costs one header read (never its tensor data), other files one
-``stat``. What each entry knows: its kind (from the folder, or from the header in a folder of mixed files), the
-family it is for (from the header's keys or training metadata, see ``model_header``), its size, a preview image
-beside it (``NAME.preview.png``, ``NAME.png``, also ``.jpg``/``.jpeg``/``.webp``) and trigger words (kohya's
-``ss_tag_frequency`` metadata, or the ``trainedWords`` of a ``NAME.civitai.info`` sidecar). Hashes are not
+``stat``; a header is read once per version of a file (``core.file_cache``), so a rescan of unchanged folders
+(the engine's, before every generation) reads none. What each entry knows: its kind (from the folder, or from the
+header in a folder of mixed files), the family it is for (from the header's keys or training metadata, see
+``model_header``), its size, a preview image beside it (``NAME.preview.png``, ``NAME.png``, also
+``.jpg``/``.jpeg``/``.webp``), trigger words (kohya's ``ss_tag_frequency`` metadata, or the ``trainedWords`` of a
+``NAME.civitai.info`` sidecar) and whether it is a few-step model or LoRA (``core.fewstep``). Hashes are not
 computed here (they read the whole file): the session computes them in the background (``core.hashing``).
 """
 
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.core.errors import StudioError
+from studio.core.fewstep import Detection, detect, detect_source
+from studio.core.file_cache import FileCache
 from studio.core.model_folders import LibraryFolder, ModelKind
 from studio.core.model_header import Header, guess_family, guess_kind, read_header
 from studio.core.model_info import ModelFamily
@@ -29,6 +33,7 @@ MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 PREVIEW_SUFFIXES = (".preview.png", ".png", ".preview.jpg", ".jpg", ".jpeg", ".webp")
 MAX_TRIGGER_WORDS = 20
 _SIDECAR_LIMIT = 4 * 1024 * 1024  # a .civitai.info larger than this is not one
+_FEWSTEP_KINDS = (ModelKind.CHECKPOINT, ModelKind.LORA, ModelKind.DIFFUSION_MODEL)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class ModelEntry:
     preview: Path | None = None
     triggers: tuple[str, ...] = ()
     problem: str | None = None  # one sentence when the file could not be read (it is listed, not used)
+    fewstep: Detection | None = None  # a few-step checkpoint or LoRA (LCM, Turbo...) and its settings
 
     @property
     def family_label(self) -> str:
@@ -74,23 +80,48 @@ def read_entry(path: Path, folder: LibraryFolder) -> ModelEntry | None:
     name = relative.as_posix() if path.is_dir() else relative.with_suffix("").as_posix()
     if path.is_dir():
         return ModelEntry(ModelKind.CHECKPOINT, name, path, _diffusers_family(path), _folder_size(path),
-                          path.stat().st_mtime_ns, _preview(path))
+                          path.stat().st_mtime_ns, _preview(path), fewstep=detect_source(str(path)))
     stat = path.stat()
+    facts = _FACTS.get(path, stat, folder.kind, lambda: _header_facts(path, folder.kind))
+    if facts is None:
+        return None
+    triggers = _sidecar_words(path) or facts.triggers
+    return ModelEntry(facts.kind, name, path, facts.family, stat.st_size, stat.st_mtime_ns, _preview(path), triggers,
+                      facts.problem, facts.fewstep)
+
+
+@dataclass(frozen=True)
+class _HeaderFacts:
+    """What an entry takes from its file's header: small, so that thousands can be cached (headers are not)."""
+
+    kind: ModelKind
+    family: ModelFamily | None
+    triggers: tuple[str, ...]
+    problem: str | None
+    fewstep: Detection | None
+
+
+_FACTS: FileCache[_HeaderFacts | None] = FileCache()
+
+
+def _header_facts(path: Path, folder_kind: ModelKind | None) -> _HeaderFacts | None:
+    """None for a file of a mixed folder whose header does not say what it is."""
     header, problem = None, None
     if path.suffix.lower() == ".safetensors":
         try:
             header = read_header(path)
         except StudioError as exc:
             problem = str(exc)
-    kind = folder.kind
+    kind = folder_kind
     if kind is None:  # a mixed folder: only files whose header says what they are
         guessed = guess_kind(header.shapes) if header else None
         if guessed is None:
             return None
         kind = ModelKind(guessed)
     family = guess_family(kind.value, header) if header else None
-    triggers = _sidecar_words(path) or (_tag_frequency(header) if header else ())
-    return ModelEntry(kind, name, path, family, stat.st_size, stat.st_mtime_ns, _preview(path), triggers, problem)
+    triggers = _tag_frequency(header) if header else ()
+    fewstep = detect(path.stem, header.metadata if header else None) if kind in _FEWSTEP_KINDS else None
+    return _HeaderFacts(kind, family, triggers, problem, fewstep)
 
 
 def find_entry(entries: Iterable[ModelEntry], kind: ModelKind, name: str) -> ModelEntry | None:

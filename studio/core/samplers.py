@@ -9,6 +9,11 @@ SAMPLER_LABELS: dict[str, str] = {
     "ddim": "DDIM",
     "unipc": "UniPC",
     "lcm": "LCM",
+    # "Trailing" timestep spacing (the last step starts from pure noise): what few-step models are distilled
+    # for (SDXL-Turbo, SDXL-Lightning, Hyper-SD); A1111 and ComfyUI call the nearest schedule "SGM Uniform".
+    "euler_trailing": "Euler Trailing",
+    "euler_a_trailing": "Euler a Trailing",
+    "ddim_trailing": "DDIM Trailing",
 }
 
 SCHEDULER_NAMES: tuple[str, ...] = tuple(SAMPLER_LABELS)

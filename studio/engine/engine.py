@@ -18,6 +18,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
 from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras, resolve_vae
+from studio.core.fewstep import detect_source
 from studio.core.hashing import SHORT_MODEL_HASH, SHORT_NETWORK_HASH, network_hash, sha256_of_file
 from studio.core.hires import BUILTIN_UPSCALERS, LATENT_UPSCALERS
 from studio.core.model_folders import LibraryFolder, configured_folders
@@ -97,6 +98,7 @@ class Engine:
         self._vae = VaeChoice(loaded.pipe)
         self._control = ControlNets(loaded.pipe, loaded.family, self.device.device)
         self._base_scheduler = loaded.pipe.scheduler
+        self._fewstep = detect_source(source, dict(self._base_scheduler.config))
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.family, taesd)
         log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)
@@ -125,6 +127,7 @@ class Engine:
             default_sampler=default_label(self._base_scheduler),
             device=str(self.device.device),
             dtype=str(self.device.dtype).removeprefix("torch."),
+            fewstep=self._fewstep,
         )
 
     def _pipeline(self, mode: Mode, controlnets: list | None = None):

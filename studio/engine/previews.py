@@ -5,6 +5,7 @@ A tiny autoencoder (TAESD) gives a full-size preview when its weights are on dis
 it costs less than a fraction of a denoising step. Previews only read tensors: the final image is unchanged.
 """
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -52,13 +53,18 @@ class X0Capture:
     def __init__(self, scheduler) -> None:
         self.scheduler = scheduler
         self.latest: torch.Tensor | None = None
-        self._step = scheduler.step
-        scheduler.step = self._wrapped
+        step = scheduler.step
 
-    def _wrapped(self, model_output, timestep, sample, *args, **kwargs):
-        out = self._step(model_output, timestep, sample, *args, **kwargs)
-        self.latest = self._x0(out, model_output, timestep, sample)
-        return out
+        # functools.wraps keeps step's signature visible: pipelines pass ``generator`` (and ``eta``) only to a
+        # step that declares it, and without it Euler a's and LCM's noise would not follow the seed.
+        @functools.wraps(step)
+        def wrapped(model_output, timestep, sample, *args, **kwargs):
+            out = step(model_output, timestep, sample, *args, **kwargs)
+            self.latest = self._x0(out, model_output, timestep, sample)
+            return out
+
+        self._wrapped = wrapped
+        scheduler.step = wrapped
 
     def _x0(self, out, model_output, timestep, sample) -> torch.Tensor:
         pred = out[1] if isinstance(out, tuple) and len(out) > 1 else getattr(out, "pred_original_sample", None)

@@ -23,6 +23,11 @@ _SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict]] = {
     "ddim": (DDIMScheduler, {"set_alpha_to_one": False, "clip_sample": False}),
     "unipc": (UniPCMultistepScheduler, {}),
     "lcm": (LCMScheduler, {}),
+    "euler_trailing": (EulerDiscreteScheduler, {"timestep_spacing": "trailing"}),
+    "euler_a_trailing": (EulerAncestralDiscreteScheduler, {"timestep_spacing": "trailing"}),
+    "ddim_trailing": (
+        DDIMScheduler, {"set_alpha_to_one": False, "clip_sample": False, "timestep_spacing": "trailing"}
+    ),
 }
 assert set(_SCHEDULERS) == set(SAMPLER_LABELS)
 
@@ -54,4 +59,8 @@ def default_label(scheduler: SchedulerMixin) -> str:
     name = type(scheduler).__name__
     if name == "DPMSolverMultistepScheduler" and scheduler.config.get("use_karras_sigmas"):
         return "DPM++ 2M Karras"
-    return _DEFAULT_LABELS.get(name, name.removesuffix("Scheduler"))
+    label = _DEFAULT_LABELS.get(name, name.removesuffix("Scheduler"))
+    trailing = f"{label} Trailing"
+    if scheduler.config.get("timestep_spacing") == "trailing" and trailing in SAMPLER_LABELS.values():
+        return trailing  # SDXL-Turbo and Lightning folders ship with it
+    return label

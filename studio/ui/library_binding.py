@@ -15,6 +15,7 @@ from studio.core.settings import save_settings
 from studio.session.library import ModelLibrary
 from studio.ui.download_binding import DownloadBinding
 from studio.ui.model_browser import ModelBrowser
+from studio.ui.remove_folder_menu import RemoveFolderMenu
 from studio.ui.vae_picker import VaePicker
 
 
@@ -33,6 +34,8 @@ class LibraryBinding:
         self.add_folder_action.setToolTip("An AUTOMATIC1111/Forge or ComfyUI models folder, or any folder of models")
         self.add_folder_action.triggered.connect(self.add_folder)
         menu.addAction(self.add_folder_action)
+        self.remove_folder_menu = RemoveFolderMenu(window, library, menu)
+        menu.addMenu(self.remove_folder_menu)
         self.downloads = DownloadBinding(window, library, menu)
         rescan = QAction("&Rescan the model folders", window, objectName="rescanModelsAction")
         rescan.triggered.connect(library.rescan)

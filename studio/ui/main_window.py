@@ -35,6 +35,7 @@ from studio.session.library import ModelLibrary
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.control_panel import ControlPanel
+from studio.ui.fewstep_binding import FewStepBinding
 from studio.ui.history_binding import HistoryBinding
 from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.history_binding = HistoryBinding(self)
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
+        self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel)
         self.keeper.failed.connect(self.show_error)
         notices = " ".join(text for text in (notice, self.keeper.notice) if text)

@@ -1,4 +1,4 @@
-"""Generation parameters: seed, steps, CFG, size, scheduler, batch size and hires fix."""
+"""Generation parameters: seed, steps, CFG, size, scheduler, few-step preset, batch size and hires fix."""
 
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QValidator
@@ -19,6 +19,7 @@ from studio.core.recipe import Recipe
 from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
 from studio.core.samplers import SAMPLER_LABELS, scheduler_from_label
 from studio.core.settings import Settings
+from studio.ui.fewstep_picker import FewStepPicker
 from studio.ui.hires_group import HiresGroup
 from studio.ui.recipe_restore import set_within
 from studio.ui.sizes import foreign_preset, native_sizes, size_label
@@ -97,6 +98,8 @@ class ParamsPanel(QWidget):
             self.scheduler_combo.addItem(label, name)
         self.scheduler_combo.setToolTip("The sampler. LCM only suits LCM models.")
         form.addRow("Sampler", self.scheduler_combo)
+        self.fewstep_picker = FewStepPicker()
+        form.addRow("Preset", self.fewstep_picker)
 
         self.batch_spin = QSpinBox(objectName="batchSpin", minimum=1, maximum=MAX_BATCH)
         self.batch_spin.setToolTip("Images per generation (seeds seed, seed+1, ...).")
@@ -149,6 +152,15 @@ class ParamsPanel(QWidget):
             batch_size=self.batch_spin.value(),
             hires=self.hires_group.hires(),
         )
+
+    def sampling(self) -> tuple[str, int, float]:
+        """The sampler ("" = the model's own), steps and CFG: what a few-step preset replaces."""
+        return self.scheduler_combo.currentData(), self.steps_spin.value(), self.cfg_spin.value()
+
+    def set_sampling(self, scheduler: str, steps: int, cfg_scale: float) -> None:
+        self.scheduler_combo.setCurrentIndex(max(self.scheduler_combo.findData(scheduler), 0))
+        self.steps_spin.setValue(steps)
+        self.cfg_spin.setValue(cfg_scale)
 
     def size(self) -> tuple[int, int]:
         """The text-to-image size (not the one shown while the size follows an image)."""
