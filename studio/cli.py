@@ -26,11 +26,12 @@ from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.mask import is_empty
 from studio.core.metadata import format_parameters, read_checked_recipe
+from studio.core.model_info import FamilyControls
 from studio.core.model_folders import ModelKind, configured_folders
 from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
 from studio.core.paths import models_dir, outputs_dir
-from studio.core.prompt_syntax import prompt_notices
+from studio.core.prompt_syntax import family_notices, prompt_notices
 from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
 from studio.core.sources import check_source
@@ -61,8 +62,10 @@ def _add_generate(sub) -> None:
     gen.add_argument("--vae", default="", metavar="NAME", help="decode with this VAE from the VAE folders instead of "
                      "the model's own")
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
-    gen.add_argument("--steps", type=int, default=25)
-    gen.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale")
+    gen.add_argument("--steps", type=int, default=None, help="default: the model family's own (SD 25, Flux-dev 28, "
+                     "schnell 4)")
+    gen.add_argument("--cfg", type=float, default=None, help="guidance scale: CFG, or the distilled guidance of "
+                     "Flux-dev models; default: the family pipeline's own (SD 7, Flux-dev 3.5)")
     gen.add_argument("--width", type=int, default=None,
                      help="generation size; default: the model's native size (with --image: fitted to it)")
     gen.add_argument("--height", type=int, default=None)
@@ -192,8 +195,8 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         prompt=with_lora_aliases(args.prompt, args.lora),
         negative_prompt=args.negative,
         seed=args.seed,
-        steps=args.steps,
-        cfg_scale=args.cfg,
+        steps=args.steps or FamilyControls.default_steps,
+        cfg_scale=FamilyControls.default_guidance if args.cfg is None else args.cfg,
         width=512 if args.width is None else args.width,
         height=512 if args.height is None else args.height,
         scheduler=args.scheduler,
@@ -210,7 +213,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
     for notice in prompt_notices(template.prompt, args.negative):
         print(f"note: {printable(notice)}", file=sys.stderr)
     if image is not None:
-        check_strength(args.strength, args.steps)
+        check_strength(args.strength, template.steps)
     _check_output(args, image)
     return template, image, mask
 
@@ -245,6 +248,11 @@ def _generate(args) -> int:
     engine = Engine(args.device, offload=args.offload, previews="linear")
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     native = info.family.native_size
+    controls = info.controls  # what the user did not give is the family pipeline's own default
+    template = replace(template, steps=args.steps or controls.default_steps,
+                       cfg_scale=controls.default_guidance if args.cfg is None else args.cfg)
+    for notice in family_notices(info, template.prompt, template.negative_prompt):
+        print(f"note: {printable(notice)}", file=sys.stderr)
     given = args.width is not None or args.height is not None
     size = (args.width or native, args.height or native) if given else None
     if image is None and size is None:

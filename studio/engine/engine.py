@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 from PIL import Image
 
 from studio import __version__
@@ -31,7 +30,6 @@ from studio.engine.devices import DeviceChoice, choose_device
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
-from studio.engine.prompt_encoding import PromptConditioning
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
 from studio.engine.upscalers import Upscalers
@@ -43,13 +41,6 @@ StepHandler = Callable[[StepUpdate], None]
 
 # Above this many pixels the VAE decodes in tiles: a full decode of a large image needs gigabytes.
 VAE_TILING_PIXELS = 1536 * 1536
-
-_AUTO_PIPELINES = {
-    Mode.TEXT_TO_IMAGE: AutoPipelineForText2Image,
-    Mode.IMAGE_TO_IMAGE: AutoPipelineForImage2Image,
-    Mode.INPAINT: AutoPipelineForInpainting,
-}
-
 
 class Engine:
     """Owns one diffusers pipeline. Not thread-safe: use it from one thread (the worker's or the CLI's)."""
@@ -72,7 +63,8 @@ class Engine:
         """Load ``source`` in place of the loaded model, which is kept when ``source`` fails the cheap checks."""
         check_model(source, allow_pickle=allow_pickle)
         self.unload()
-        loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle)
+        loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle,
+                               library=self._library)
         if self.offload:
             loaded.pipe.enable_model_cpu_offload(device=self.device.device)
         self._loaded = loaded
@@ -82,7 +74,7 @@ class Engine:
         self._vae = VaeChoice(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
-        self._previewer = Previewer(loaded.family, taesd)
+        self._previewer = Previewer(loaded.plugin.preview_factors(loaded.family), taesd)
         log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)
         return self.info
 
@@ -107,6 +99,8 @@ class Engine:
             default_sampler=default_label(self._base_scheduler),
             device=str(self.device.device),
             dtype=str(self.device.dtype).removeprefix("torch."),
+            controls=lp.plugin.controls(lp.pipe),
+            edits=lp.plugin.edits(lp.pipe),
         )
 
     def _pipeline(self, mode: Mode):
@@ -117,7 +111,7 @@ class Engine:
             mode = Mode.INPAINT
         if mode not in self._pipes:
             base = self._loaded.pipe
-            self._pipes[mode] = _AUTO_PIPELINES[mode].from_pipe(base)
+            self._pipes[mode] = self._loaded.plugin.make_pipeline(mode, base)
             self._pipes[mode].set_progress_bar_config(disable=True)
         return self._pipes[mode]
 
@@ -137,6 +131,7 @@ class Engine:
             raise StudioError("No model is loaded yet; choose a model first.")
         request = request.with_concrete_seed()
         request.validate()
+        self._loaded.plugin.check(request, self._loaded.pipe)
         networks = self._apply_networks(request)
         cancel = cancel or CancelToken()
         plan = passes.plan(request)
@@ -168,6 +163,8 @@ class Engine:
                 self.upscalers.model(step.upscaler)
             if step.upscaler in LATENT_UPSCALERS and self._loaded.inpaint_unet:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
+            if step.upscaler in LATENT_UPSCALERS and not self.info.controls.latent_hires:
+                raise StudioError(f"Latent hires upscalers do not work on {self._loaded.family.label} latents; choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
                   on_step: StepHandler | None, cancel: CancelToken):
@@ -180,7 +177,8 @@ class Engine:
         else:
             pipe.vae.disable_tiling()
         capture = X0Capture(pipe.scheduler)
-        prompts = PromptConditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
+        plugin = self._loaded.plugin
+        prompts = plugin.conditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
         last = [time.perf_counter()]
 
         def step_end(p, i, t, tensors):
@@ -188,7 +186,8 @@ class Engine:
                 raise Interrupted
             if on_step is not None and self.previews != "off" and capture.latest is not None:
                 now = time.perf_counter()
-                preview = self._previewer(capture.latest, now - last[0])
+                latent = plugin.preview_latents(capture.latest, p, request.width, request.height)
+                preview = self._previewer(latent, now - last[0])
                 done, total = progress.at(i + 1, p.num_timesteps)
                 on_step(StepUpdate(step=done, total=total, preview=preview))
                 last[0] = time.perf_counter()
@@ -206,7 +205,7 @@ class Engine:
                         return [self.upscalers.model(name).upscale(image, cancel=cancel) for image in images]
 
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
-                kwargs = self._call_arguments(request, init) | prompts.arguments()
+                kwargs = plugin.call_arguments(self._call_arguments(request, init), request, pipe) | prompts.arguments()
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
@@ -298,8 +297,8 @@ class Engine:
             sampler=sampler_label(request.scheduler) if request.scheduler else default_label(self._base_scheduler),
             model=lp.name,
             model_hash=lp.model_hash,
-            mode=request.mode.value,
-            strength=request.strength if has_image else None,
+            mode=lp.plugin.recipe_mode(request.mode, lp.pipe),
+            strength=request.strength if has_image and not lp.plugin.edits(lp.pipe) else None,
             mask_feather=request.mask_feather if request.mode is Mode.INPAINT else None,
             model_family=lp.family.value,
             scheduler=request.scheduler or "",

@@ -278,12 +278,15 @@ class MainWindow(QMainWindow):
         self._save_settings()  # nor does it come back in the list after a crash
 
     def _model_info_changed(self, info) -> None:
+        self.prompts.set_model(info)
+        self.image_panel.set_edits(info is not None and info.edits)
         if info is None:
             self.setWindowTitle(TITLE)
             return
         self.setWindowTitle(f"{info.name} - {TITLE}")
         self.image_panel.set_native_size(info.family.native_size)
         self.params.set_family(info.family)
+        self.params.set_controls(info.controls)
         self.params.set_model_sampler(info.default_sampler)
         self._show_generation_size()
 
