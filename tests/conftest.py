@@ -135,3 +135,9 @@ def tiny_sd3_dir(tmp_path_factory) -> Path:
 def flux_engine(tiny_flux_dir):
     """The real engine with the tiny Flux.1-dev model loaded, shared by a test module."""
     return _engine(tiny_flux_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_chroma_dir(tmp_path_factory) -> Path:
+    """Tiny Chroma (``ChromaPipeline``: T5 only, Flux's latent layout, true CFG)."""
+    return _build(tmp_path_factory, "chroma")

@@ -445,5 +445,21 @@ def build_tiny_sd3(out_dir: Path) -> Path:
     return _save(pipe, out_dir)
 
 
+def build_tiny_chroma(out_dir: Path) -> Path:
+    """Chroma: Flux's layout with a T5 encoder only and a small modulation approximator."""
+    from diffusers import ChromaPipeline, ChromaTransformer2DModel
+
+    torch.manual_seed(SEED)
+    transformer = ChromaTransformer2DModel(
+        patch_size=1, in_channels=64, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=32, axes_dims_rope=[4, 4, 8], approximator_num_channels=8, approximator_hidden_dim=32,
+        approximator_layers=1,
+    )
+    pipe = ChromaPipeline(transformer=transformer, vae=_flow_vae(16), text_encoder=_tiny_t5(),
+                          tokenizer=make_tiny_t5_tokenizer(), scheduler=_flux_scheduler(dynamic=True))
+    return _save(pipe, out_dir)
+
+
 BUILDERS.update({f"flux_{v}": (lambda out, v=v: build_tiny_flux(out, v)) for v in FLUX_VARIANTS})
 BUILDERS["sd3"] = build_tiny_sd3
+BUILDERS["chroma"] = build_tiny_chroma

@@ -10,6 +10,7 @@ class ModelFamily(str, Enum):
     SDXL = "sdxl"
     FLUX = "flux"
     SD3 = "sd3"
+    CHROMA = "chroma"
 
     @property
     def native_size(self) -> int:
@@ -18,7 +19,7 @@ class ModelFamily(str, Enum):
     @property
     def label(self) -> str:
         return {ModelFamily.SD1: "SD 1.x", ModelFamily.SD2: "SD 2.x", ModelFamily.SDXL: "SDXL",
-                ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5"}[self]
+                ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5", ModelFamily.CHROMA: "Chroma"}[self]
 
 
 @dataclass(frozen=True)

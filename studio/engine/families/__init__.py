@@ -19,6 +19,7 @@ from studio.core.errors import StudioError
 from studio.core.model_header import read_header
 from studio.core.model_info import ModelFamily
 from studio.engine.families.base import FamilyPlugin
+from studio.engine.families.chroma import Chroma
 from studio.engine.families.configs import MODEL_CONFIGS, config_dir
 from studio.engine.families.flux import Flux
 from studio.engine.families.sd3 import StableDiffusion3
@@ -28,7 +29,7 @@ from studio.engine.gguf_files import GGUF_SUFFIX, read_gguf_shapes
 __all__ = ["MODEL_CONFIGS", "PLUGINS", "FamilyPlugin", "config_dir", "detect_checkpoint", "detect_keys", "plugin_for",
            "plugin_of_family", "read_header_shapes"]
 
-PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3())
+PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma())
 
 
 def plugin_for(pipe, name: str) -> tuple[FamilyPlugin, ModelFamily]:
