@@ -195,7 +195,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         prompt=with_lora_aliases(args.prompt, args.lora),
         negative_prompt=args.negative,
         seed=args.seed,
-        steps=args.steps or FamilyControls.default_steps,
+        steps=FamilyControls.default_steps if args.steps is None else args.steps,
         cfg_scale=FamilyControls.default_guidance if args.cfg is None else args.cfg,
         width=512 if args.width is None else args.width,
         height=512 if args.height is None else args.height,
@@ -249,7 +249,7 @@ def _generate(args) -> int:
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     native = info.family.native_size
     controls = info.controls  # what the user did not give is the family pipeline's own default
-    template = replace(template, steps=args.steps or controls.default_steps,
+    template = replace(template, steps=controls.default_steps if args.steps is None else args.steps,
                        cfg_scale=controls.default_guidance if args.cfg is None else args.cfg)
     for notice in family_notices(info, template.prompt, template.negative_prompt):
         print(f"note: {printable(notice)}", file=sys.stderr)
@@ -258,6 +258,7 @@ def _generate(args) -> int:
     if image is None and size is None:
         template = replace(template, width=native, height=native)
     job = image_job(template, image, mask, native=native, only_masked=args.only_masked, padding=args.padding,
+                    grid=controls.size_multiple,
                     size=size)
     result = engine.generate(job.request, on_step=_ProgressBar())
     for index, (image, recipe) in enumerate(zip(job.place(result.images), result.recipes)):

@@ -280,3 +280,33 @@ def test_parameters_text_writes_distilled_guidance_as_forge_does_and_reads_it_ba
     assert "CFG scale: 1, Distilled CFG Scale: 3.5" in text
     back = recipe_from_parameters(text)
     assert (back.cfg_scale, back.model_family) == (3.5, "flux")
+
+
+def test_canvas_images_are_fitted_to_the_family_grid_of_16(flux_engine):
+    from studio.core import region
+    from studio.core.jobs import image_job
+
+    assert region.plan((1000, 750), None, 1024).size == (1000, 752)  # SD's grid of 8: 1000 is no Flux size
+    assert region.plan((1000, 750), None, 1024, grid=16).size == (992, 752)
+    src = Image.fromarray(np.random.default_rng(3).integers(0, 256, (75, 100, 3), dtype=np.uint8))
+    job = image_job(_request(strength=0.5), src, None, native=SIZE, grid=flux_engine.info.controls.size_multiple)
+    assert job.request.width % 16 == 0 and job.request.height % 16 == 0
+    [placed] = job.place(flux_engine.generate(job.request).images)
+    assert placed.size == src.size
+
+
+def test_cli_uses_the_family_defaults_and_says_what_it_does_with_the_prompts(tiny_flux_dir, capsys):
+    from pathlib import Path
+
+    from studio import cli
+    from studio.core.metadata import read_recipe
+
+    assert cli.main(["generate", "--model", str(tiny_flux_dir), "--prompt", "a (fox:1.2)", "--negative", "fog",
+                     "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--seed", "3"]) == 0
+    out, err = capsys.readouterr()
+    recipe = read_recipe(Path(out.strip()))
+    assert (recipe.cfg_scale, recipe.negative_prompt, recipe.model_family) == (3.5, "", "flux")  # no --cfg: 3.5
+    assert "Flux.1 models have no negative prompt" in err and "weights are removed" in err
+    assert cli.main(["generate", "--model", str(tiny_flux_dir), "--prompt", "a fox", "--steps", "2", "--width", "64",
+                     "--height", "64", "--device", "cpu", "--scheduler", "euler"]) == 2
+    assert "flow-matching" in capsys.readouterr().err

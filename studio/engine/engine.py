@@ -288,7 +288,7 @@ class Engine:
         has_image = request.mode is not Mode.TEXT_TO_IMAGE
         return Recipe(
             prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
+            negative_prompt=request.negative_prompt if lp.plugin.controls(lp.pipe).negative_prompt else "",  # unused
             seed=request.seed + index,
             steps=request.steps,
             cfg_scale=request.cfg_scale,

@@ -340,7 +340,9 @@ class MainWindow(QMainWindow):
             return
         by_mask = mode is Mode.INPAINT and self.image_panel.only_masked()  # the mask's bounds decide
         native = (self.session.model_info.family if self.session.model_info else ModelFamily.SD1).native_size
-        self.params.follow_image(True, None if by_mask else regions.plan(image.size().toTuple(), None, native).size)
+        grid = self.session.model_info.controls.size_multiple if self.session.model_info else 8
+        self.params.follow_image(True, None if by_mask else regions.plan(image.size().toTuple(), None, native,
+                                                                          grid=grid).size)
 
     def _image_brought_in(self, path: str) -> None:
         self.message_bar.hide()  # what it said was about the canvas before
