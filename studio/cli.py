@@ -32,12 +32,13 @@ from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.mask import is_empty
 from studio.core.metadata import format_parameters, read_checked_recipe, read_recipe
+from studio.core.model_info import FamilyControls
 from studio.core.model_folders import ModelKind, configured_folders
 from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
 from studio.core.paths import models_dir, outputs_dir
 from studio.core.preprocessors import PREPROCESSORS
-from studio.core.prompt_syntax import prompt_notices
+from studio.core.prompt_syntax import family_notices, prompt_notices
 from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
 from studio.core.sources import check_source
@@ -71,9 +72,10 @@ def _add_generate(sub) -> None:
     gen.add_argument("--vae", default="", metavar="NAME", help="decode with this VAE from the VAE folders instead of "
                      "the model's own")
     gen.add_argument("--seed", type=int, default=None, help="default: a random seed (recorded in the image)")
-    gen.add_argument("--steps", type=int, default=None, help="default: 25, or the --preset's")
-    gen.add_argument("--cfg", type=float, default=None, help="classifier-free guidance scale; default: 7, or the "
-                     "--preset's")
+    gen.add_argument("--steps", type=int, default=None, help="default: the --preset's, or the model family's own "
+                     "(SD 25, Flux-dev 28, schnell 4)")
+    gen.add_argument("--cfg", type=float, default=None, help="guidance scale: CFG, or the distilled guidance of "
+                     "Flux-dev models; default: the --preset's, or the family pipeline's own (SD 7, Flux-dev 3.5)")
     gen.add_argument("--preset", choices=list(PRESETS), default=None,
                      help="the sampler, steps and CFG a few-step model needs (LCM, SDXL-Turbo, SDXL-Lightning, "
                      "Hyper-SD); --scheduler, --steps and --cfg still win")
@@ -264,12 +266,13 @@ def main(argv: list[str]) -> int:
 
 
 def _fill_sampling(args) -> None:
-    """--preset's sampler, steps and CFG where they were not given; else the request's defaults."""
-    preset = PRESETS[args.preset] if args.preset else None
-    defaults = GenerationRequest(prompt="")
-    args.scheduler = args.scheduler or (preset.scheduler if preset else None)
-    args.steps = args.steps if args.steps is not None else preset.steps if preset else defaults.steps
-    args.cfg = args.cfg if args.cfg is not None else preset.cfg_scale if preset else defaults.cfg_scale
+    """--preset's sampler, steps and CFG where they were not given (None stays: the model family's defaults)."""
+    if args.preset is None:
+        return
+    preset = PRESETS[args.preset]
+    args.scheduler = args.scheduler or preset.scheduler
+    args.steps = preset.steps if args.steps is None else args.steps
+    args.cfg = preset.cfg_scale if args.cfg is None else args.cfg
 
 
 def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image | None]:
@@ -289,8 +292,8 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         prompt=with_lora_aliases(args.prompt, args.lora),
         negative_prompt=args.negative,
         seed=args.seed,
-        steps=args.steps,
-        cfg_scale=args.cfg,
+        steps=FamilyControls.default_steps if args.steps is None else args.steps,
+        cfg_scale=FamilyControls.default_guidance if args.cfg is None else args.cfg,
         width=512 if args.width is None else args.width,
         height=512 if args.height is None else args.height,
         scheduler=args.scheduler,
@@ -308,7 +311,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
     for notice in prompt_notices(template.prompt, args.negative):
         print(f"note: {printable(notice)}", file=sys.stderr)
     if image is not None:
-        check_strength(args.strength, args.steps)
+        check_strength(args.strength, template.steps)
     _check_output(args, image)
     return template, image, mask
 
@@ -360,11 +363,17 @@ def _generate(args) -> int:
         advice = f"{fewstep.describe('model')}; --preset {fewstep.preset.key} uses {fewstep.preset.settings_text()}."
         print(f"note: {printable(advice)}", file=sys.stderr)
     native = info.family.native_size
+    controls = info.controls  # what the user did not give is the family pipeline's own default
+    template = replace(template, steps=controls.default_steps if args.steps is None else args.steps,
+                       cfg_scale=controls.default_guidance if args.cfg is None else args.cfg)
+    for notice in family_notices(info, template.prompt, template.negative_prompt):
+        print(f"note: {printable(notice)}", file=sys.stderr)
     given = args.width is not None or args.height is not None
     size = (args.width or native, args.height or native) if given else None
     if image is None and size is None:
         template = replace(template, width=native, height=native)
     job = image_job(template, image, mask, native=native, only_masked=args.only_masked, padding=args.padding,
+                    grid=controls.size_multiple,
                     size=size)
     result = engine.generate(job.request, on_step=_ProgressBar(), on_notice=_note)
     for index, (image, recipe) in enumerate(zip(job.place(result.images), result.recipes)):

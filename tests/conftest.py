@@ -107,3 +107,45 @@ def sd_engine(tiny_sd_dir):
 def sdxl_engine(tiny_sdxl_dir):
     """The real engine with the tiny SDXL model loaded, shared by a test module."""
     return _engine(tiny_sdxl_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_dir(tmp_path_factory) -> Path:
+    """A saved diffusers folder: tiny random Flux.1-dev ``FluxPipeline`` (16-channel latents, T5 + CLIP)."""
+    return _build(tmp_path_factory, "flux_dev")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_schnell_dir(tmp_path_factory) -> Path:
+    """Tiny Flux.1-schnell: no guidance embedding, no dynamic shifting."""
+    return _build(tmp_path_factory, "flux_schnell")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_fill_dir(tmp_path_factory) -> Path:
+    """Tiny Flux.1 Fill (``FluxFillPipeline``, 384-channel ``x_embedder``): a dedicated inpainting model."""
+    return _build(tmp_path_factory, "flux_fill")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_kontext_dir(tmp_path_factory) -> Path:
+    """Tiny Flux.1 Kontext (``FluxKontextPipeline``): an instruction-editing model."""
+    return _build(tmp_path_factory, "flux_kontext")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd3_dir(tmp_path_factory) -> Path:
+    """Tiny SD 3.5 (``StableDiffusion3Pipeline``: two CLIP encoders, T5, MMDiT transformer)."""
+    return _build(tmp_path_factory, "sd3")
+
+
+@pytest.fixture(scope="module")
+def flux_engine(tiny_flux_dir):
+    """The real engine with the tiny Flux.1-dev model loaded, shared by a test module."""
+    return _engine(tiny_flux_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_chroma_dir(tmp_path_factory) -> Path:
+    """Tiny Chroma (``ChromaPipeline``: T5 only, Flux's latent layout, true CFG)."""
+    return _build(tmp_path_factory, "chroma")

@@ -354,3 +354,112 @@ def save_single_file(pipeline_dir: Path, out_path: Path, *, half: bool = False) 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(out_path), metadata={"format": "pt"})
     return out_path
+
+
+# --------------------------------------------------------------------------------------------- flow matching
+def make_tiny_t5_tokenizer():
+    """A T5 (Unigram) tokenizer over single characters: transformers 5 reloads it offline, unlike a WordLevel one."""
+    from transformers import T5TokenizerFast
+
+    chars = sorted({chr(c) for c in range(ord("!"), ord("~") + 1)})
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)] + [(c, -3.0) for c in chars]
+    return T5TokenizerFast(vocab=vocab, extra_ids=0)
+
+
+def _tiny_t5(width: int = 32):
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(vocab_size=4 + 94, d_model=width, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                      relative_attention_num_buckets=8, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+    return T5EncoderModel(config)
+
+
+def _flow_vae(latent_channels: int = 16, scaling_factor: float = 0.3611, shift_factor: float = 0.1159):
+    from diffusers import AutoencoderKL
+
+    # Like Flux's and SD3's VAE: 16 latent channels, no quant convolutions, a scale and a shift.
+    return AutoencoderKL(
+        block_out_channels=(8, 16, 16, 16), down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4, in_channels=3, out_channels=3, latent_channels=latent_channels,
+        layers_per_block=1, norm_num_groups=4, sample_size=64, use_quant_conv=False, use_post_quant_conv=False,
+        scaling_factor=scaling_factor, shift_factor=shift_factor,
+    )
+
+
+def _flux_scheduler(dynamic: bool = True):
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    # Flux.1-dev's shipped config (schnell: no dynamic shifting, shift 1).
+    if dynamic:
+        return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=True,
+                                               base_shift=0.5, max_shift=1.15, base_image_seq_len=256,
+                                               max_image_seq_len=4096)
+    return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0, use_dynamic_shifting=False)
+
+
+FLUX_VARIANTS = ("dev", "schnell", "fill", "kontext")
+
+
+def build_tiny_flux(out_dir: Path, variant: str = "dev") -> Path:
+    """Flux.1 ``dev`` (distilled guidance), ``schnell`` (no guidance embedding), ``fill`` (a 384-channel
+    ``x_embedder``: image, masked image and mask latents) or ``kontext`` (dev's shapes, an editing pipeline)."""
+    import diffusers
+    from diffusers import FluxTransformer2DModel
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(SEED)
+    latent = 16
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=latent * 4 * (6 if variant == "fill" else 1), out_channels=latent * 4,
+        num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+        pooled_projection_dim=32, guidance_embeds=variant != "schnell", axes_dims_rope=[4, 4, 8],
+    )
+    cls = {"dev": "FluxPipeline", "schnell": "FluxPipeline", "fill": "FluxFillPipeline",
+           "kontext": "FluxKontextPipeline"}[variant]
+    pipe = getattr(diffusers, cls)(
+        transformer=transformer, vae=_flow_vae(latent), text_encoder=CLIPTextModel(_clip_config(32)),
+        tokenizer=make_tiny_tokenizer(), text_encoder_2=_tiny_t5(), tokenizer_2=make_tiny_t5_tokenizer(),
+        scheduler=_flux_scheduler(dynamic=variant != "schnell"),
+    )
+    return _save(pipe, out_dir)
+
+
+def build_tiny_sd3(out_dir: Path) -> Path:
+    """SD 3.5: two CLIP encoders with projections, a T5, an MMDiT ``SD3Transformer2DModel``, flow matching."""
+    from diffusers import SD3Transformer2DModel, StableDiffusion3Pipeline
+    from transformers import CLIPTextModelWithProjection
+
+    torch.manual_seed(SEED)
+    transformer = SD3Transformer2DModel(
+        sample_size=8, patch_size=2, in_channels=16, num_layers=2, attention_head_dim=8, num_attention_heads=4,
+        caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=64, out_channels=16,
+        pos_embed_max_size=32,
+    )
+    pipe = StableDiffusion3Pipeline(
+        transformer=transformer, vae=_flow_vae(16, scaling_factor=1.5305, shift_factor=0.0609),
+        text_encoder=CLIPTextModelWithProjection(_clip_config(32)), tokenizer=make_tiny_tokenizer(),
+        text_encoder_2=CLIPTextModelWithProjection(_clip_config(32)), tokenizer_2=make_tiny_tokenizer(),
+        text_encoder_3=_tiny_t5(), tokenizer_3=make_tiny_t5_tokenizer(),
+        scheduler=_flux_scheduler(dynamic=False).from_config({"shift": 3.0}),
+    )
+    return _save(pipe, out_dir)
+
+
+def build_tiny_chroma(out_dir: Path) -> Path:
+    """Chroma: Flux's layout with a T5 encoder only and a small modulation approximator."""
+    from diffusers import ChromaPipeline, ChromaTransformer2DModel
+
+    torch.manual_seed(SEED)
+    transformer = ChromaTransformer2DModel(
+        patch_size=1, in_channels=64, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=32, axes_dims_rope=[4, 4, 8], approximator_num_channels=8, approximator_hidden_dim=32,
+        approximator_layers=1,
+    )
+    pipe = ChromaPipeline(transformer=transformer, vae=_flow_vae(16), text_encoder=_tiny_t5(),
+                          tokenizer=make_tiny_t5_tokenizer(), scheduler=_flux_scheduler(dynamic=True))
+    return _save(pipe, out_dir)
+
+
+BUILDERS.update({f"flux_{v}": (lambda out, v=v: build_tiny_flux(out, v)) for v in FLUX_VARIANTS})
+BUILDERS["sd3"] = build_tiny_sd3
+BUILDERS["chroma"] = build_tiny_chroma

@@ -31,15 +31,16 @@ class ImageJob:
 
 def image_job(template: GenerationRequest, source: Image.Image | None, mask: Image.Image | None, *,
               native: int, only_masked: bool = False, padding: int = 32,
-              size: tuple[int, int] | None = None) -> ImageJob:
+              size: tuple[int, int] | None = None, grid: int = 8) -> ImageJob:
     """``template`` gives the prompt and settings; its size is used only for text-to-image.
 
-    The generation size is fitted to ``native`` unless ``size`` asks for one.
+    The generation size is fitted to ``native`` (sides multiples of ``grid``) unless ``size`` asks for one.
     """
     if source is None:
         return ImageJob(request=replace(template, init_image=None, mask=None))
     mask = None if is_empty(mask) else mask
-    plan = regions.plan(source.size, mask, native, only_masked=only_masked and mask is not None, padding=padding)
+    plan = regions.plan(source.size, mask, native, only_masked=only_masked and mask is not None, padding=padding,
+                        grid=grid)
     if size is not None:
         plan = replace(plan, size=size)
     request = replace(

@@ -79,7 +79,7 @@ def format_parameters(recipe: Recipe) -> str:
     fields: dict[str, Any] = {
         "Steps": recipe.steps,
         "Sampler": recipe.sampler or None,
-        "CFG scale": _number(recipe.cfg_scale),
+        **_guidance_fields(recipe),
         "Seed": recipe.seed,
         "Size": f"{recipe.width}x{recipe.height}",
         "Model hash": recipe.model_hash or None,
@@ -103,6 +103,16 @@ def format_parameters(recipe: Recipe) -> str:
     if not recipe.prompt and not negative:
         return params
     return f"{recipe.prompt}{negative}\n{params}"
+
+
+# Families whose guidance value is distilled guidance: Forge writes it as "Distilled CFG Scale", with CFG scale 1.
+_DISTILLED_GUIDANCE = {"flux"}
+
+
+def _guidance_fields(recipe: Recipe) -> dict[str, Any]:
+    if recipe.model_family in _DISTILLED_GUIDANCE:
+        return {"CFG scale": 1, "Distilled CFG Scale": _number(recipe.cfg_scale)}
+    return {"CFG scale": _number(recipe.cfg_scale)}
 
 
 def _hires_fields(hires: HiresPass) -> dict[str, Any]:
@@ -308,6 +318,9 @@ def check_parameters(text: str) -> CheckedRecipe:
         numbers["strength"] = ("Denoising strength", _float)
     if mode == "inpaint":
         numbers["mask_feather"] = ("Mask blur", _int)
+    if "Distilled CFG Scale" in fields:  # Forge's Flux: the guidance is the distilled one
+        numbers["cfg_scale"] = ("Distilled CFG Scale", _float)
+        data["model_family"] = "flux"
     for name, (key, parse) in numbers.items():
         if key in fields:
             data[name] = parse(fields[key])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -14,14 +14,35 @@ class ModelFamily(str, Enum):
     SD1 = "sd1"
     SD2 = "sd2"
     SDXL = "sdxl"
+    FLUX = "flux"
+    SD3 = "sd3"
+    CHROMA = "chroma"
 
     @property
     def native_size(self) -> int:
-        return {ModelFamily.SD1: 512, ModelFamily.SD2: 768, ModelFamily.SDXL: 1024}[self]
+        return {ModelFamily.SD1: 512, ModelFamily.SD2: 768}.get(self, 1024)
 
     @property
     def label(self) -> str:
-        return {ModelFamily.SD1: "SD 1.x", ModelFamily.SD2: "SD 2.x", ModelFamily.SDXL: "SDXL"}[self]
+        return {ModelFamily.SD1: "SD 1.x", ModelFamily.SD2: "SD 2.x", ModelFamily.SDXL: "SDXL",
+                ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5", ModelFamily.CHROMA: "Chroma"}[self]
+
+
+@dataclass(frozen=True)
+class FamilyControls:
+    """How a family's model is driven, for the window and the CLI: what the guidance value means, whether a
+    negative prompt and the sampler choice apply, the defaults of its pipeline, and what prompt syntax does."""
+
+    guidance_label: str = "CFG"
+    guidance_tip: str = "Guidance (CFG) scale: how strictly the image follows the prompt."
+    default_guidance: float = 7.0
+    guidance_used: bool = True  # False: the model ignores the value (Flux schnell)
+    negative_prompt: bool = True
+    own_sampler: str = ""  # set: the model's own sampler is the only one (its A1111-style label)
+    default_steps: int = 25
+    size_multiple: int = 8
+    prompt_note: str = ""  # what A1111's weight syntax does here, when it is not CLIP emphasis
+    latent_hires: bool = True  # latent hires upscalers work on its latents
 
 
 @dataclass(frozen=True)
@@ -29,9 +50,11 @@ class ModelInfo:
     name: str  # display name, written into metadata
     source: str  # what the user gave: folder, file or hub id
     family: ModelFamily
-    inpaint_unet: bool  # a dedicated 9-channel inpainting UNet
+    inpaint_unet: bool  # a dedicated inpainting model (9-channel UNet, Flux Fill)
     model_hash: str
     default_sampler: str  # A1111 label of the model's own scheduler
     device: str
     dtype: str
     fewstep: Detection | None = None  # an LCM, Turbo, Lightning or Hyper-SD model, and the settings it needs
+    controls: FamilyControls = field(default_factory=FamilyControls)
+    edits: bool = False  # an instruction-editing model (Flux Kontext): the canvas image plus an instruction

@@ -193,9 +193,18 @@ def _sidecar_words(path: Path) -> tuple[str, ...]:
         return ()
 
 
+# Transformer families by their pipeline's class name (the engine's family plug-ins tell loaded pipelines apart).
+_TRANSFORMER_PIPELINES = (("Flux", ModelFamily.FLUX), ("StableDiffusion3", ModelFamily.SD3),
+                          ("Chroma", ModelFamily.CHROMA))
+
+
 def _diffusers_family(folder: Path) -> ModelFamily | None:
     try:
         index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+        pipeline = str(index.get("_class_name", ""))
+        for prefix, family in _TRANSFORMER_PIPELINES:
+            if pipeline.startswith(prefix):
+                return family
         if "text_encoder_2" in index:
             return ModelFamily.SDXL
         unet = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))

@@ -108,6 +108,16 @@ def prompt_notices(*prompts: str) -> list[str]:
     return list(dict.fromkeys(notice for text in prompts for notice in parse_prompt(text).notices))
 
 
+def family_notices(info, prompt: str, negative: str) -> list[str]:
+    """What a model family does differently with the prompts (``info``: the loaded ``ModelInfo``)."""
+    controls, notices = info.controls, []
+    if negative.strip() and not controls.negative_prompt:
+        notices.append(f"{info.family.label} models have no negative prompt; it is not used.")
+    if controls.prompt_note and not all(parse_prompt(text).is_plain for text in (prompt, negative)):
+        notices.append(controls.prompt_note)
+    return notices
+
+
 def extract_extra_networks(text: str) -> tuple[str, tuple[ExtraNetwork, ...]]:
     """The text without its ``<kind:args>`` tags, and the tags in order."""
     found = tuple(ExtraNetwork(m[1], tuple(m[2].split(":")), m[0]) for m in _EXTRA_NETWORK.finditer(text))

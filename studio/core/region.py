@@ -33,8 +33,9 @@ class Region:
         return (self.box[2] - self.box[0]) / self.size[0]
 
 
-def _generation_size(width: int, height: int, native: int, *, enlarge: bool = False) -> tuple[int, int]:
-    """Multiples of 8 with the box's aspect ratio: the box's own size when it is small enough (unless
+def _generation_size(width: int, height: int, native: int, *, enlarge: bool = False,
+                     grid: int = 8) -> tuple[int, int]:
+    """Multiples of ``grid`` (8; 16 for Flux and SD 3.5) with the box's aspect ratio: the box's own size when it is small enough (unless
     ``enlarge``), else scaled to about ``native`` x ``native`` pixels, and always within the sides a request
     allows (a 16384x100 strip becomes 4096x64). Beyond 64:1 the short side stays at 64, stretched; the result
     is scaled back to the box."""
@@ -42,7 +43,7 @@ def _generation_size(width: int, height: int, native: int, *, enlarge: bool = Fa
     scale = min(scale if enlarge else min(1.0, scale), MAX_SIDE / max(width, height))
 
     def side(length: int) -> int:
-        return min(MAX_SIDE, max(MIN_SIDE, round(length * scale / 8) * 8))
+        return min(MAX_SIDE, max(MIN_SIDE, round(length * scale / grid) * grid))
 
     return side(width), side(height)
 
@@ -56,18 +57,19 @@ def _padded_box(bbox: Box, padding: int, image_size: tuple[int, int], min_side: 
 
 
 def plan(image_size: tuple[int, int], mask: Image.Image | None, native: int, *,
-         only_masked: bool = False, padding: int = 32) -> Region:
+         only_masked: bool = False, padding: int = 32, grid: int = 8) -> Region:
     """Where and at which size to generate for ``image_size``.
 
     ``only_masked`` crops to the mask's bounding box plus ``padding`` (and at least a quarter of the native
     size, so the model sees context) and renders that crop at the model's size, which keeps full detail on
-    large images and adds detail to small areas.
+    large images and adds detail to small areas. ``grid``: what the sides must be multiples of.
     """
     box: Box = (0, 0, *image_size)
     crop_to_mask = only_masked and mask is not None and (bbox := mask.getbbox()) is not None
     if crop_to_mask:
         box = _padded_box(bbox, padding, image_size, native // 4)
-    return Region(box=box, size=_generation_size(box[2] - box[0], box[3] - box[1], native, enlarge=crop_to_mask))
+    return Region(box=box, size=_generation_size(box[2] - box[0], box[3] - box[1], native, enlarge=crop_to_mask,
+                                                      grid=grid))
 
 
 def crop(image: Image.Image, region: Region, resample=Image.Resampling.LANCZOS) -> Image.Image:

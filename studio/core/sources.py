@@ -14,7 +14,7 @@ def is_hub_id(source: str) -> bool:
     return bool(_HUB_ID.match(source)) and not path.suffix and not path.exists()
 
 
-SINGLE_FILE_SUFFIXES = (".safetensors",)
+SINGLE_FILE_SUFFIXES = (".safetensors", ".gguf")  # .gguf: a quantized transformer (Flux)
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 
@@ -33,4 +33,4 @@ def check_source(source: str, *, allow_pickle: bool = False) -> None:
             "or allow pickle files explicitly if you trust its source."
         )
     if suffix not in SINGLE_FILE_SUFFIXES + PICKLE_SUFFIXES:
-        raise StudioError(f"'{path.name}' is not a model file (expected .safetensors).")
+        raise StudioError(f"'{path.name}' is not a model file (expected .safetensors or .gguf).")

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import torch
 from diffusers import (
-    AutoPipelineForImage2Image,
-    AutoPipelineForInpainting,
-    AutoPipelineForText2Image,
     ControlNetModel,
     ControlNetUnionModel,
     StableDiffusionXLControlNetUnionImg2ImgPipeline,
@@ -37,16 +34,12 @@ from studio.core.model_info import ModelFamily
 from studio.core.preprocessors import BUILTIN_PREPROCESSORS, builtin_map, fit
 from studio.core.request import Mode
 from studio.engine import annotators
+from studio.engine.families.stable_diffusion import AUTO_PIPELINES
 
 log = logging.getLogger(__name__)
 
 SOFT_WEIGHT = 0.825  # A1111's "My prompt is more important": residual k blocks from the middle gets 0.825 ** k
 _WIDTHS = {768: ModelFamily.SD1, 1024: ModelFamily.SD2, 2048: ModelFamily.SDXL}
-AUTO_PIPELINES = {
-    Mode.TEXT_TO_IMAGE: AutoPipelineForText2Image,
-    Mode.IMAGE_TO_IMAGE: AutoPipelineForImage2Image,
-    Mode.INPAINT: AutoPipelineForInpainting,
-}
 _UNION_PIPELINES = {
     Mode.TEXT_TO_IMAGE: StableDiffusionXLControlNetUnionPipeline,
     Mode.IMAGE_TO_IMAGE: StableDiffusionXLControlNetUnionImg2ImgPipeline,
@@ -208,9 +201,8 @@ def check_union(models: list, controls: tuple[ControlInput, ...]) -> None:
 
 
 def make_pipeline(base, mode: Mode, controlnets: list):
-    """The mode's pipeline made from ``base`` (``from_pipe``: the components are shared), with ``controlnets``."""
-    if not controlnets:
-        return AUTO_PIPELINES[mode].from_pipe(base)
+    """The ControlNet variant of the mode's pipeline made from ``base`` (an SD 1.x/2.x/SDXL pipeline; ``from_pipe``:
+    the components are shared)."""
     if isinstance(controlnets[0], ControlNetUnionModel):
         return _UNION_PIPELINES[mode].from_pipe(base, controlnet=controlnets[0])
     return AUTO_PIPELINES[mode].from_pipe(base, controlnet=controlnets[0] if len(controlnets) == 1 else controlnets)

@@ -36,7 +36,6 @@ from studio.engine.devices import DeviceChoice, choose_device, use_channels_last
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
-from studio.engine.prompt_encoding import PromptConditioning
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
 from studio.engine.upscalers import Upscalers
@@ -86,7 +85,8 @@ class Engine:
         """Load ``source`` in place of the loaded model, which is kept when ``source`` fails the cheap checks."""
         check_model(source, allow_pickle=allow_pickle)
         self.unload()
-        loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle)
+        loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle,
+                               library=self._library)
         if self.offload:
             loaded.pipe.enable_model_cpu_offload(device=self.device.device)
         if self.channels_last:
@@ -100,7 +100,7 @@ class Engine:
         self._base_scheduler = loaded.pipe.scheduler
         self._fewstep = detect_source(source, dict(self._base_scheduler.config))
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
-        self._previewer = Previewer(loaded.family, taesd)
+        self._previewer = Previewer(loaded.plugin.preview_factors(loaded.family), taesd)
         log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)
         return self.info
 
@@ -128,6 +128,8 @@ class Engine:
             device=str(self.device.device),
             dtype=str(self.device.dtype).removeprefix("torch."),
             fewstep=self._fewstep,
+            controls=lp.plugin.controls(lp.pipe),
+            edits=lp.plugin.edits(lp.pipe),
         )
 
     def _pipeline(self, mode: Mode, controlnets: list | None = None):
@@ -140,9 +142,12 @@ class Engine:
         controlnets = controlnets or []
         key = (mode, tuple(id(net) for net in controlnets))
         if key not in self._pipes:
-            if controlnets:
+            base = self._loaded.pipe
+            if controlnets:  # one ControlNet variant is kept: the last set's
                 self._pipes = {k: pipe for k, pipe in self._pipes.items() if not k[1]}
-            self._pipes[key] = make_pipeline(self._loaded.pipe, mode, controlnets)
+                self._pipes[key] = make_pipeline(base, mode, controlnets)
+            else:
+                self._pipes[key] = self._loaded.plugin.make_pipeline(mode, base)
             self._pipes[key].set_progress_bar_config(disable=True)
         return self._pipes[key]
 
@@ -163,6 +168,7 @@ class Engine:
             raise StudioError("No model is loaded yet; choose a model first.")
         request = request.with_concrete_seed()
         request.validate()
+        self._loaded.plugin.check(request, self._loaded.pipe)
         networks = self._apply_networks(request)
         cancel = cancel or CancelToken()
         plan = passes.plan(request)
@@ -225,6 +231,8 @@ class Engine:
                 self.upscalers.model(step.upscaler)
             if step.upscaler in LATENT_UPSCALERS and self._loaded.inpaint_unet:
                 raise StudioError("Latent hires upscalers need an ordinary model; with an inpainting model choose Lanczos.")
+            if step.upscaler in LATENT_UPSCALERS and not self.info.controls.latent_hires:
+                raise StudioError(f"Latent hires upscalers do not work on {self._loaded.family.label} latents; choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
                   on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list):
@@ -237,7 +245,8 @@ class Engine:
         else:
             pipe.vae.disable_tiling()
         capture = X0Capture(pipe.scheduler)
-        prompts = PromptConditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
+        plugin = self._loaded.plugin
+        prompts = plugin.conditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
         last = [time.perf_counter()]
 
         def step_end(p, i, t, tensors):
@@ -245,7 +254,8 @@ class Engine:
                 raise Interrupted
             if on_step is not None and self.previews != "off" and capture.latest is not None:
                 now = time.perf_counter()
-                preview = self._previewer(capture.latest, now - last[0])
+                latent = plugin.preview_latents(capture.latest, p, request.width, request.height)
+                preview = self._previewer(latent, now - last[0])
                 done, total = progress.at(i + 1, p.num_timesteps)
                 on_step(StepUpdate(step=done, total=total, preview=preview))
                 last[0] = time.perf_counter()
@@ -263,7 +273,7 @@ class Engine:
                         return [self.upscalers.model(name).upscale(image, cancel=cancel) for image in images]
 
                     init = passes.upscale(previous, step.upscaler, size, pipe.vae_scale_factor, by_model)
-                kwargs = self._call_arguments(request, init) | prompts.arguments()
+                kwargs = plugin.call_arguments(self._call_arguments(request, init), request, pipe) | prompts.arguments()
                 if request.control:  # the control image is "image" unless the call has an image to start from
                     kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
                                                       "control_image" if "image" in kwargs else "image")
@@ -359,7 +369,7 @@ class Engine:
         has_image = request.mode is not Mode.TEXT_TO_IMAGE
         return Recipe(
             prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
+            negative_prompt=request.negative_prompt if lp.plugin.controls(lp.pipe).negative_prompt else "",  # unused
             seed=request.seed + index,
             steps=request.steps,
             cfg_scale=request.cfg_scale,
@@ -368,8 +378,8 @@ class Engine:
             sampler=sampler_label(request.scheduler) if request.scheduler else default_label(self._base_scheduler),
             model=lp.name,
             model_hash=lp.model_hash,
-            mode=request.mode.value,
-            strength=request.strength if has_image else None,
+            mode=lp.plugin.recipe_mode(request.mode, lp.pipe),
+            strength=request.strength if has_image and not lp.plugin.edits(lp.pipe) else None,
             mask_feather=request.mask_feather if request.mode is Mode.INPAINT else None,
             model_family=lp.family.value,
             scheduler=request.scheduler or "",

@@ -1,7 +1,7 @@
 """Cancelling inside a denoising step, not only between steps.
 
 ``pipe._interrupt`` only skips later steps and still pays for the final VAE decode. Instead, forward
-pre-hooks on the UNet's and VAE decoder's blocks raise :class:`Interrupted` as soon as the token is set,
+pre-hooks on the denoiser's (UNet or transformer) and VAE decoder's blocks raise :class:`Interrupted` as soon as the token is set,
 so a cancel takes effect within one block (a fraction of a step) and nothing is decoded.
 """
 
@@ -18,7 +18,7 @@ class Interrupted(Exception):
 
 def _blocks(module: torch.nn.Module) -> list[torch.nn.Module]:
     blocks: list[torch.nn.Module] = []
-    for name in ("down_blocks", "up_blocks"):
+    for name in ("down_blocks", "up_blocks", "transformer_blocks", "single_transformer_blocks"):
         blocks.extend(getattr(module, name, None) or [])
     mid = getattr(module, "mid_block", None)
     if mid is not None:
@@ -34,7 +34,8 @@ def interruptible(pipe, token: CancelToken):
         if token.cancelled:
             raise Interrupted
 
-    modules = _blocks(pipe.unet) + _blocks(pipe.vae.decoder)
+    denoiser = getattr(pipe, "unet", None) or pipe.transformer
+    modules = _blocks(denoiser) + _blocks(pipe.vae.decoder)
     handles = [m.register_forward_pre_hook(check) for m in modules]
     try:
         yield

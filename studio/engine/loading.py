@@ -6,22 +6,19 @@ is detected from the file's keys and a config-only folder shipped with the app i
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import (
-    DiffusionPipeline,
-    StableDiffusionInpaintPipeline,
-    StableDiffusionPipeline,
-    StableDiffusionXLInpaintPipeline,
-    StableDiffusionXLPipeline,
-)
+from diffusers import DiffusionPipeline
 from huggingface_hub.errors import LocalEntryNotFoundError
 
 from studio.core.errors import StudioError
 from studio.core.hashing import file_hash
+from studio.core.model_folders import LibraryFolder
 from studio.core.model_info import ModelFamily
+from studio.core.model_scan import scan
 from studio.core.sources import SINGLE_FILE_SUFFIXES, check_source
 from studio.engine import families
 from studio.engine.devices import DeviceChoice
@@ -29,21 +26,14 @@ from studio.engine.devices import DeviceChoice
 log = logging.getLogger(__name__)
 
 
-_SINGLE_FILE_CLASSES = {
-    (False, False): StableDiffusionPipeline,
-    (False, True): StableDiffusionInpaintPipeline,
-    (True, False): StableDiffusionXLPipeline,
-    (True, True): StableDiffusionXLInpaintPipeline,
-}
-
-
 @dataclass
 class LoadedPipeline:
     pipe: DiffusionPipeline
     name: str
     family: ModelFamily
-    inpaint_unet: bool
+    inpaint_unet: bool  # a dedicated inpainting model (the family plug-in says which)
     model_hash: str
+    plugin: families.FamilyPlugin
 
 
 def load_pipeline(
@@ -52,17 +42,20 @@ def load_pipeline(
     *,
     config_dir: Path | None = None,
     allow_pickle: bool = False,
+    library: Callable[[], Sequence[LibraryFolder]] = tuple,
 ) -> LoadedPipeline:
     """Load ``source`` (folder, checkpoint file or hub id) onto ``device``.
 
     ``config_dir`` overrides the shipped config folder for single-file checkpoints (used for models whose
     architecture differs from the stock ones). ``allow_pickle`` lets ``.ckpt`` files load; they can run code.
+    A file that holds only a transformer (Flux) takes its other components from a diffusers folder of its family
+    found in ``library()`` (the model library's folders), unless ``config_dir`` names one.
     """
     path = Path(source).expanduser()
     if path.is_dir():
         loaded = _load_folder(path, device)
     elif path.is_file():
-        loaded = _load_single_file(path, device, config_dir, allow_pickle)
+        loaded = _load_single_file(path, device, config_dir, allow_pickle, library)
     else:
         check_source(source)  # raises unless it is a hub id
         loaded = _load_hub(source, device)
@@ -70,30 +63,22 @@ def load_pipeline(
     return loaded
 
 
-def _family_of(pipe: DiffusionPipeline) -> ModelFamily:
-    if getattr(pipe, "text_encoder_2", None) is not None:
-        return ModelFamily.SDXL
-    if pipe.unet.config.get("use_linear_projection"):
-        return ModelFamily.SD2
-    return ModelFamily.SD1
-
-
 def _finish(pipe: DiffusionPipeline, name: str, model_hash: str, device: DeviceChoice) -> LoadedPipeline:
-    if not hasattr(pipe, "unet"):
-        raise StudioError(f"'{name}' is not a Stable Diffusion 1.x, 2.x or SDXL model.")
+    plugin, family = families.plugin_for(pipe, name)
     pipe.to(device.device)
     return LoadedPipeline(
         pipe=pipe,
         name=name,
-        family=_family_of(pipe),
-        inpaint_unet=pipe.unet.config.in_channels == 9,
+        family=family,
+        inpaint_unet=plugin.dedicated_inpaint(pipe),
         model_hash=model_hash,
+        plugin=plugin,
     )
 
 
 def _weights_hash(folder: Path) -> str:
-    """A folder's hash is its UNet weights' hash, which is what tells two models apart."""
-    for pattern in ("unet/*.safetensors", "unet/*.bin"):
+    """A folder's hash is its denoiser's weights' hash (UNet or transformer), which tells two models apart."""
+    for pattern in ("unet/*.safetensors", "unet/*.bin", "transformer/*.safetensors"):
         files = sorted(folder.glob(pattern))
         if files:
             return file_hash(files[0])
@@ -154,14 +139,17 @@ def _check_single_file(path: Path, allow_pickle: bool) -> tuple[ModelFamily, boo
     return _detect_pickle(path)
 
 
-def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None, allow_pickle: bool) -> LoadedPipeline:
+def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None, allow_pickle: bool,
+                      library: Callable[[], Sequence[LibraryFolder]]) -> LoadedPipeline:
     family, inpaint = _check_single_file(path, allow_pickle)
-    cls = _SINGLE_FILE_CLASSES[(family is ModelFamily.SDXL, inpaint)]
-    config = config_dir or families.config_dir(family, inpaint)
+    plugin = families.plugin_of_family(family)
+    if config_dir is None and plugin.transformer_files:
+        config_dir = next((entry.path for entry in scan(library()) if entry.family is family and entry.path.is_dir()
+                           and plugin.fits_base(entry.path, inpaint)), None)
     try:
-        pipe = cls.from_single_file(
-            str(path), config=str(config), local_files_only=True, dtype=device.dtype
-        )
+        pipe = plugin.load_single_file(path, family, inpaint, config_dir, device.dtype)
+    except StudioError:
+        raise
     except Exception as exc:  # any failure here means a broken or unsupported file; details in the log
         log.exception("Loading checkpoint %s failed", path)
         if _is_shape_mismatch(exc):

@@ -55,7 +55,8 @@ def plan(request: GenerationRequest) -> list[Pass]:
 def timestep_count(scheduler, step: Pass) -> int:
     """How many times the pass's step callback will fire, as its pipeline computes it (``num_timesteps``)."""
     request = step.request
-    scheduler.set_timesteps(request.steps)
+    # A flow-matching scheduler with dynamic shifting needs the image's shift (mu); the count does not depend on it.
+    scheduler.set_timesteps(request.steps, **({"mu": 1.0} if scheduler.config.get("use_dynamic_shifting") else {}))
     if step.mode is Mode.TEXT_TO_IMAGE:
         return len(scheduler.timesteps)
     kept = min(int(request.steps * request.strength), request.steps)

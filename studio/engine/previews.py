@@ -13,33 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.core.model_info import ModelFamily
-
 log = logging.getLogger(__name__)
 
-# Published 4x3 factor matrices (and bias) mapping UNet-space latents to RGB in [-1, 1].
-_SD_FACTORS = [
-    [0.3512, 0.2297, 0.3227],
-    [0.3250, 0.4974, 0.2350],
-    [-0.2829, 0.1762, 0.2721],
-    [-0.2120, -0.2616, -0.7177],
-]
-_SDXL_FACTORS = [
-    [0.3651, 0.4232, 0.4341],
-    [-0.2533, -0.0042, 0.1068],
-    [0.1076, 0.1111, -0.0362],
-    [-0.3165, -0.2492, -0.2188],
-]
-_SDXL_BIAS = [0.1084, -0.0175, -0.0011]
-
-_FACTORS: dict[ModelFamily, tuple[np.ndarray, np.ndarray]] = {
-    family: (np.asarray(factors, np.float32), np.asarray(bias, np.float32))
-    for family, factors, bias in (
-        (ModelFamily.SD1, _SD_FACTORS, [0.0, 0.0, 0.0]),
-        (ModelFamily.SD2, _SD_FACTORS, [0.0, 0.0, 0.0]),
-        (ModelFamily.SDXL, _SDXL_FACTORS, _SDXL_BIAS),
-    )
-}
+# A family's latent->RGB factors: a (channels x 3) matrix and a bias of 3 (``FamilyPlugin.preview_factors``).
+Factors = tuple[np.ndarray, np.ndarray]
 
 
 class X0Capture:
@@ -47,7 +24,8 @@ class X0Capture:
 
     Schedulers that return ``pred_original_sample`` (Euler, Euler a, DDIM, LCM) give it directly; multistep
     solvers in data-prediction mode (DPM++, UniPC) keep it in ``model_outputs[-1]``; for the rest (PNDM...)
-    it is derived from the noise prediction and ``alphas_cumprod``.
+    it is derived from the noise prediction and ``alphas_cumprod``. Flow-matching schedulers (Flux, SD 3.5)
+    step with a velocity ``v``: the clean latent is ``x_t - sigma * v`` at the step's sigma.
     """
 
     def __init__(self, scheduler) -> None:
@@ -59,12 +37,25 @@ class X0Capture:
         # step that declares it, and without it Euler a's and LCM's noise would not follow the seed.
         @functools.wraps(step)
         def wrapped(model_output, timestep, sample, *args, **kwargs):
+            sigma = self._flow_sigma(timestep)  # before the step, which moves the step index on
             out = step(model_output, timestep, sample, *args, **kwargs)
-            self.latest = self._x0(out, model_output, timestep, sample)
+            if sigma is not None:
+                self.latest = sample[:1] - sigma.to(sample.device, sample.dtype) * model_output[:1]
+            else:
+                self.latest = self._x0(out, model_output, timestep, sample)
             return out
 
         self._wrapped = wrapped
         scheduler.step = wrapped
+
+    def _flow_sigma(self, timestep):
+        """The sigma of this step for a flow-matching scheduler (which has sigmas but no ``alphas_cumprod``)."""
+        scheduler = self.scheduler
+        if hasattr(scheduler, "alphas_cumprod") or getattr(scheduler, "sigmas", None) is None:
+            return None
+        if scheduler.step_index is None:
+            scheduler._init_step_index(timestep)
+        return scheduler.sigmas[scheduler.step_index]
 
     def _x0(self, out, model_output, timestep, sample) -> torch.Tensor:
         pred = out[1] if isinstance(out, tuple) and len(out) > 1 else getattr(out, "pred_original_sample", None)
@@ -91,13 +82,13 @@ class X0Capture:
             del self.scheduler.step
 
 
-def linear_preview(latents: torch.Tensor, family: ModelFamily) -> np.ndarray:
+def linear_preview(latents: torch.Tensor, factors: Factors) -> np.ndarray:
     """First image of a latent batch -> HxWx3 uint8 at latent resolution.
 
     Done in numpy on purpose: a tiny torch op still wakes torch's intra-op thread pool, which costs
     milliseconds per call when the UNet's threads keep the cores busy; numpy does it in ~0.05 ms.
     """
-    factors, bias = _FACTORS[family]
+    factors, bias = factors
     lat = latents[0].detach().to("cpu", torch.float32).numpy()
     rgb = np.tensordot(lat, factors, axes=([0], [0])) + bias
     return ((np.clip(rgb, -1.0, 1.0) + 1.0) * 127.5).round().astype(np.uint8)
@@ -128,8 +119,8 @@ class TinyAutoencoderPreview:
 class Previewer:
     """Turns the latest x0 into an RGB array, choosing TAESD while it fits its budget, else linear."""
 
-    def __init__(self, family: ModelFamily, taesd: TinyAutoencoderPreview | None = None) -> None:
-        self.family = family
+    def __init__(self, factors: Factors, taesd: TinyAutoencoderPreview | None = None) -> None:
+        self.factors = factors
         self.taesd = taesd
 
     def __call__(self, x0: torch.Tensor, step_seconds: float) -> np.ndarray:
@@ -141,5 +132,5 @@ class Previewer:
                 log.info("TAESD preview takes %.3fs per %.3fs step: switching to the linear preview", cost, step_seconds)
                 self.taesd.enabled = False
             return rgb
-        return linear_preview(x0, self.family)
+        return linear_preview(x0, self.factors)
 

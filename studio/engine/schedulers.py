@@ -43,6 +43,7 @@ _DEFAULT_LABELS = {
     "LCMScheduler": "LCM",
     "HeunDiscreteScheduler": "Heun",
     "KDPM2DiscreteScheduler": "DPM2",
+    "FlowMatchEulerDiscreteScheduler": "Euler",  # what Forge and ComfyUI write for Flux and SD 3.5
 }
 
 

@@ -18,6 +18,9 @@ TAESD_NAMES = {
 
 
 def find_tiny_autoencoder(family: ModelFamily, device: DeviceChoice) -> TinyAutoencoderPreview | None:
+    """None for families without a known tiny autoencoder here (Flux, SD 3.5: their linear preview is used)."""
+    if family not in TAESD_NAMES:
+        return None
     folder_name, repo_id = TAESD_NAMES[family]
     for source in (models_dir() / folder_name, repo_id):
         if isinstance(source, str) or (source / "config.json").is_file():

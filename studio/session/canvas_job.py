@@ -8,7 +8,7 @@ from studio.workers.images import qimage_to_pil
 
 
 def prepare_job(template: GenerationRequest, source: QImage | None, mask: QImage | None, *, native: int,
-                only_masked: bool, padding: int) -> ImageJob:
+                only_masked: bool, padding: int, grid: int = 8) -> ImageJob:
     """Blocking: converting and scaling a large image takes a while, so the session runs this in its IO thread."""
     return image_job(
         template,
@@ -17,4 +17,5 @@ def prepare_job(template: GenerationRequest, source: QImage | None, mask: QImage
         native=native,
         only_masked=only_masked,
         padding=padding,
+        grid=grid,
     )

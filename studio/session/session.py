@@ -225,7 +225,8 @@ class Session(QObject):
         self.busy = True
         native = (self.model_info.family if self.model_info else ModelFamily.SD1).native_size
         preparing = self._io.submit(
-            prepare_job, request, source, mask, native=native, only_masked=only_masked, padding=padding
+            prepare_job, request, source, mask, native=native, only_masked=only_masked, padding=padding,
+            grid=self.model_info.controls.size_multiple if self.model_info else 8,
         )
         self._tasks.spawn(self._start(preparing))
         return True

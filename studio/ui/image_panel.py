@@ -13,6 +13,7 @@ from studio.ui.recipe_restore import set_within
 from studio.ui.upscale_button import UpscaleButton
 
 MODE_LABELS = {Mode.TEXT_TO_IMAGE: "Text to image", Mode.IMAGE_TO_IMAGE: "Image to image", Mode.INPAINT: "Inpaint"}
+EDIT_LABEL = "Instruction edit"  # image to image with an editing model (Flux Kontext): the prompt is the instruction
 
 
 def auto_mode(has_image: bool, has_mask: bool) -> Mode:
@@ -41,6 +42,7 @@ class ImagePanel(QWidget):
         self._has_mask = False
         self._native = ModelFamily.SD1.native_size  # until a model is loaded
         self._mode = Mode.TEXT_TO_IMAGE
+        self._edits = False  # the model edits by instruction (its image to image has no strength)
 
         self.mode_combo = QComboBox(objectName="modeCombo")
         self.mode_combo.setToolTip("Auto follows the canvas: no image, text to image; an image, image to image; "
@@ -88,6 +90,13 @@ class ImagePanel(QWidget):
 
     def set_native_size(self, native: int) -> None:
         self._native = native
+
+    def set_edits(self, edits: bool) -> None:
+        """An instruction-editing model: image to image becomes "Instruction edit", without strength."""
+        self._edits = edits
+        self.mode_combo.setItemText(self.mode_combo.findData(Mode.IMAGE_TO_IMAGE.value),
+                                    EDIT_LABEL if edits else MODE_LABELS[Mode.IMAGE_TO_IMAGE])
+        self._refresh()
 
     # -- what a generation uses ----------------------------------------------------------------
     def mode(self) -> Mode:
@@ -143,13 +152,15 @@ class ImagePanel(QWidget):
         auto = auto_mode(has_image, self._has_mask)
         model = self.mode_combo.model()
         with QSignalBlocker(self.mode_combo):
-            self.mode_combo.setItemText(0, f"Auto ({MODE_LABELS[auto]})")
+            label = EDIT_LABEL if self._edits and auto is Mode.IMAGE_TO_IMAGE else MODE_LABELS[auto]
+            self.mode_combo.setItemText(0, f"Auto ({label})")
             for index in range(1, self.mode_combo.count()):
                 model.item(index).setEnabled(Mode(self.mode_combo.itemData(index)) in possible)
             if self._choice() not in possible | {None}:
                 self.mode_combo.setCurrentIndex(0)  # the canvas no longer allows the choice
         mode = self._choice() or auto
-        self._form.setRowVisible(self.strength_spin, mode is not Mode.TEXT_TO_IMAGE)
+        editing = self._edits and mode is Mode.IMAGE_TO_IMAGE
+        self._form.setRowVisible(self.strength_spin, mode is not Mode.TEXT_TO_IMAGE and not editing)
         for widget in (self.feather_spin, self.only_masked_check, self.padding_spin):
             self._form.setRowVisible(widget, mode is Mode.INPAINT)
         self.padding_spin.setEnabled(self.only_masked())

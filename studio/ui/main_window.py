@@ -314,12 +314,15 @@ class MainWindow(QMainWindow):
         self._save_settings()  # nor does it come back in the list after a crash
 
     def _model_info_changed(self, info) -> None:
+        self.prompts.set_model(info)
+        self.image_panel.set_edits(info is not None and info.edits)
         if info is None:
             self.setWindowTitle(TITLE)
             return
         self.setWindowTitle(f"{info.name} - {TITLE}")
         self.image_panel.set_native_size(info.family.native_size)
         self.params.set_family(info.family)
+        self.params.set_controls(info.controls)
         self.params.set_model_sampler(info.default_sampler)
         self._show_generation_size()
 
@@ -389,7 +392,9 @@ class MainWindow(QMainWindow):
             return
         by_mask = mode is Mode.INPAINT and self.image_panel.only_masked()  # the mask's bounds decide
         native = (self.session.model_info.family if self.session.model_info else ModelFamily.SD1).native_size
-        self.params.follow_image(True, None if by_mask else regions.plan(image.size().toTuple(), None, native).size)
+        grid = self.session.model_info.controls.size_multiple if self.session.model_info else 8
+        self.params.follow_image(True, None if by_mask else regions.plan(image.size().toTuple(), None, native,
+                                                                          grid=grid).size)
 
     def _image_brought_in(self, path: str) -> None:
         self.message_bar.hide()  # what it said was about the canvas before

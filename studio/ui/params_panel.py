@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.model_info import ModelFamily
+from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.recipe import Recipe
 from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
 from studio.core.samplers import SAMPLER_LABELS, scheduler_from_label
@@ -54,6 +54,10 @@ class SideSpinBox(QSpinBox):
         return self.textFromValue(value)
 
 
+SAMPLER_TIP = "The sampler. LCM only suits LCM models."
+OWN_SAMPLER_TIP = "This model family uses its own sampler, {} (FlowMatchEulerDiscreteScheduler); it cannot be changed."
+
+
 class ParamsPanel(QWidget):
     size_changed = Signal(int, int)
 
@@ -77,8 +81,8 @@ class ParamsPanel(QWidget):
         self.steps_spin = QSpinBox(objectName="stepsSpin", minimum=1, maximum=MAX_STEPS)
         self.steps_spin.setToolTip("Denoising steps: more is slower and usually cleaner.")
         self.cfg_spin = QDoubleSpinBox(objectName="cfgSpin", decimals=1, minimum=0.0, maximum=50.0, singleStep=0.5)
-        self.cfg_spin.setToolTip("Guidance (CFG) scale: how strictly the image follows the prompt.")
-        form.addRow("Steps", _row(self.steps_spin, QLabel("CFG"), self.cfg_spin))
+        self.cfg_label = QLabel("CFG", objectName="cfgLabel")
+        form.addRow("Steps", _row(self.steps_spin, self.cfg_label, self.cfg_spin))
 
         self.size_combo = QComboBox(objectName="sizeCombo")
         self.size_combo.setToolTip(SIZE_TIP)
@@ -96,7 +100,7 @@ class ParamsPanel(QWidget):
         self.scheduler_combo.addItem(MODEL_DEFAULT, "")
         for name, label in SAMPLER_LABELS.items():
             self.scheduler_combo.addItem(label, name)
-        self.scheduler_combo.setToolTip("The sampler. LCM only suits LCM models.")
+        self.scheduler_combo.setToolTip(SAMPLER_TIP)
         form.addRow("Sampler", self.scheduler_combo)
         self.fewstep_picker = FewStepPicker()
         form.addRow("Preset", self.fewstep_picker)
@@ -108,7 +112,9 @@ class ParamsPanel(QWidget):
         self.hires_group = HiresGroup()
         form.addRow(self.hires_group)
 
+        self._controls: FamilyControls | None = None
         self.set_family(ModelFamily.SD1)
+        self.set_controls(FamilyControls())
         self.random_seed_check.toggled.connect(self.seed_spin.setDisabled)
         self.reuse_seed_button.clicked.connect(self._reuse_seed)
         self.size_combo.activated.connect(self._pick_size)
@@ -148,7 +154,7 @@ class ParamsPanel(QWidget):
             cfg_scale=self.cfg_spin.value(),
             width=width,
             height=height,
-            scheduler=self.scheduler_combo.currentData() or None,
+            scheduler=(self.scheduler_combo.currentData() or None) if self.scheduler_combo.isEnabled() else None,
             batch_size=self.batch_spin.value(),
             hires=self.hires_group.hires(),
         )
@@ -230,6 +236,21 @@ class ParamsPanel(QWidget):
         if foreign_preset(self.size(), family):
             self.set_size(*sizes[0])
         self._size_edited()
+
+    def set_controls(self, controls: FamilyControls) -> None:
+        """Show the loaded family's controls: what its guidance is called and whether it applies, whether the
+        sampler can be chosen. A change of family puts its pipeline's defaults in (guidance and steps)."""
+        changed = self._controls is not None and controls != self._controls
+        self._controls = controls
+        self.cfg_label.setText(controls.guidance_label)
+        self.cfg_spin.setToolTip(controls.guidance_tip)
+        self.cfg_spin.setEnabled(controls.guidance_used)
+        self.scheduler_combo.setEnabled(not controls.own_sampler)
+        self.scheduler_combo.setToolTip(OWN_SAMPLER_TIP.format(controls.own_sampler) if controls.own_sampler
+                                        else SAMPLER_TIP)
+        if changed:
+            self.cfg_spin.setValue(controls.default_guidance)
+            self.steps_spin.setValue(controls.default_steps)
 
     def set_model_sampler(self, label: str | None) -> None:
         self.scheduler_combo.setItemText(0, f"{MODEL_DEFAULT} ({label})" if label else MODEL_DEFAULT)

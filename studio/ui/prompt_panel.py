@@ -7,7 +7,8 @@ from PySide6.QtGui import QDropEvent, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QVBoxLayout, QWidget
 
 from studio.core.extra_networks import unsupported_network_refusal
-from studio.core.prompt_syntax import prompt_notices
+from studio.core.model_info import ModelInfo
+from studio.core.prompt_syntax import family_notices, prompt_notices
 from studio.core.prompt_weights import change_weight
 from studio.core.recipe import Recipe
 from studio.core.request import MAX_CLIP_SKIP
@@ -21,6 +22,8 @@ from studio.ui.token_counter import count_label
 
 COUNT_DELAY_MS = 150  # the count follows typing after a pause, not on every key
 
+
+NEGATIVE_PLACEHOLDER = "What to avoid: blurry, extra fingers..."
 
 class PromptEdit(QPlainTextEdit):
     """A plain text box that hands images on instead of inserting their file names: Ctrl+V of an image with
@@ -92,7 +95,7 @@ class PromptPanel(QWidget):
                                     "changes the weight of the word under the cursor.")
         self.prompt_edit.setTabChangesFocus(True)
         self.negative_edit = PromptEdit(objectName="negativePromptEdit")
-        self.negative_edit.setPlaceholderText("What to avoid: blurry, extra fingers...")
+        self.negative_edit.setPlaceholderText(NEGATIVE_PLACEHOLDER)
         self.negative_edit.setTabChangesFocus(True)
         self.negative_edit.setMaximumHeight(self.fontMetrics().lineSpacing() * 4 + 12)
         self.prompt_count = _count_label("promptTokenCount")
@@ -106,6 +109,7 @@ class PromptPanel(QWidget):
         self.clip_skip_spin.setRange(1, MAX_CLIP_SKIP)
         self.clip_skip_spin.setToolTip("Clip skip: stop the text encoder this many layers from the end "
                                        "(1 = the last layer; many anime models want 2)")
+        self._model: ModelInfo | None = None
         self._count_timer = QTimer(self, singleShot=True, interval=COUNT_DELAY_MS)
         self._count_timer.timeout.connect(self._update_counts)
 
@@ -141,15 +145,27 @@ class PromptPanel(QWidget):
         for edit in (self.prompt_edit, self.negative_edit):
             edit.completion.set_names(loras, embeddings)
 
+    def set_model(self, info: ModelInfo | None) -> None:
+        """Follow the loaded model's family: a family without a negative prompt (Flux) says so in the box and
+        sends none (the text stays for the next model); clip skip only applies to CLIP-only families."""
+        self._model = info
+        negative = info is None or info.controls.negative_prompt
+        self.negative_edit.setEnabled(negative)
+        self.negative_edit.setPlaceholderText(NEGATIVE_PLACEHOLDER if negative else
+                                              f"{info.family.label} models have no negative prompt.")
+        self.clip_skip_spin.setEnabled(info is None or not info.controls.prompt_note)
+        self._count_timer.start()
+
     def prompt(self) -> str:
         return self.prompt_edit.toPlainText().strip()
 
     def negative_prompt(self) -> str:
-        return self.negative_edit.toPlainText().strip()
+        """The negative prompt a run uses: none when the model has none."""
+        return self.negative_edit.toPlainText().strip() if self.negative_edit.isEnabled() else ""
 
     def request_fields(self) -> dict:
         return dict(prompt=self.prompt(), negative_prompt=self.negative_prompt(),
-                    clip_skip=self.clip_skip_spin.value())
+                    clip_skip=self.clip_skip_spin.value() if self.clip_skip_spin.isEnabled() else 1)
 
     def set_prompts(self, prompt: str, negative: str) -> None:
         self.prompt_edit.setPlainText(prompt)
@@ -184,6 +200,8 @@ class PromptPanel(QWidget):
         self.negative_count.setText(count_label(negative))
         notices = [refusal] if (refusal := unsupported_network_refusal(prompt, negative)) else []
         notices += prompt_notices(prompt, negative)
+        if self._model is not None:
+            notices += family_notices(self._model, prompt, negative)
         self.notice_label.setText("\n".join(notices))
         self.notice_label.setVisible(bool(notices))
 

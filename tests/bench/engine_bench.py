@@ -13,6 +13,7 @@ import torch
 from studio.core.model_info import ModelFamily
 from studio.core.request import GenerationRequest
 from studio.engine.engine import Engine
+from studio.engine.families import plugin_of_family
 from studio.engine.previews import linear_preview
 from tests.bench.sd15 import build_sd15
 
@@ -52,8 +53,9 @@ def run(steps: int = 4, size: int = 512, rounds: int = 2) -> dict[str, float]:
             direct_times.append(_time(direct))
             engine_times.append(_time(with_engine))
     latents = torch.randn(1, 4, size // 8, size // 8)
+    sd_factors = plugin_of_family(ModelFamily.SD1).preview_factors(ModelFamily.SD1)
     n = 200
-    preview_ms = _time(lambda: [linear_preview(latents, ModelFamily.SD1) for _ in range(n)]) / n * 1000
+    preview_ms = _time(lambda: [linear_preview(latents, sd_factors) for _ in range(n)]) / n * 1000
     return {
         "steps": steps,
         "size": size,
