@@ -42,6 +42,14 @@ class ModelState(Enum):
     FAILED = "failed"
 
 
+class Outcome(Enum):
+    """How a generation that started ended."""
+
+    SAVED = "saved"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
 class Session(QObject):
     model_state_changed = Signal(object)
     model_source_changed = Signal(str)
@@ -58,6 +66,7 @@ class Session(QObject):
     model_failed = Signal(str)  # the source of a model that could not be loaded
     upscaled = Signal(QImage)  # an image upscaled by an upscaler model
     cancelled = Signal()
+    generation_ended = Signal(object, str)  # once per generate() that started: Outcome, and the sentence if it failed
     error = Signal(str)  # one sentence for the user; the log has the details
 
     model_state = observable(ModelState.NONE)
@@ -85,6 +94,7 @@ class Session(QObject):
         self._job: ImageJob | None = None  # the running generation: how its images go back into the canvas image
         self._steps: StepPlan | None = None  # the running generation's steps, as the user counts them
         self._cancel_requested = False  # cancelled while the canvas image was being prepared
+        self._generating = False  # a generate() started and has not ended (busy may also mean an upscale)
         self._recipe_lookups = 0
         worker = self._engine.worker
         worker.loaded.connect(self._on_loaded)
@@ -101,6 +111,10 @@ class Session(QObject):
         """Why Generate cannot run now, in one sentence; None when it can."""
         if self.busy:
             return "A generation is running (Esc cancels it)."
+        return self.model_blocker()
+
+    def model_blocker(self) -> str | None:
+        """Why no generation can run on the model now, in one sentence; None when one can."""
         return {
             ModelState.NONE: "Choose a model first.",
             ModelState.DOWNLOADING: "Wait for the model to finish downloading.",
@@ -214,6 +228,7 @@ class Session(QObject):
         self.progress = None
         self._cancel_requested = False
         self._clock.start()
+        self._generating = True
         self.busy = True
         native = (self.model_info.family if self.model_info else ModelFamily.SD1).native_size
         preparing = self._io.submit(
@@ -263,22 +278,32 @@ class Session(QObject):
         except Exception as exc:
             log.exception("Saving the result failed")
             reason = getattr(exc, "strerror", None) or type(exc).__name__
-            self.error.emit(f"The result could not be saved to the outputs folder ({reason}); details are in the log.")
+            message = f"The result could not be saved to the outputs folder ({reason}); details are in the log."
+            self.error.emit(message)
+            self._end_generation(Outcome.FAILED, message)
         else:
             self.results = tuple(results)
             if results:
                 self.last_seed = results[0].recipe.seed
+            self._end_generation(Outcome.SAVED)
         self.busy = False
 
     def _on_cancelled(self) -> None:
         self.busy = False
         self.progress = None
         self.cancelled.emit()
+        self._end_generation(Outcome.CANCELLED)
 
     def _on_failed(self, message: str) -> None:
         self.busy = False
         self.progress = None
         self.error.emit(message)
+        self._end_generation(Outcome.FAILED, message)
+
+    def _end_generation(self, outcome: Outcome, message: str = "") -> None:
+        if self._generating:  # not an upscale, which shares the worker's cancelled and failed answers
+            self._generating = False
+            self.generation_ended.emit(outcome, message)
 
     # -- upscaling with a model -------------------------------------------------------------------
     def upscale(self, image: QImage, upscaler: str, scale: float = 0.0) -> bool:
