@@ -1,0 +1,86 @@
+"""Queue controls on a scripted engine (pure window behaviour): Esc cancels only the running job and pauses the
+queue, Generate next goes ahead of the waiting jobs, Generate with nothing running starts at once."""
+
+import threading
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.session.queue import JobState
+from tests.ui.conftest import TIMEOUT, wait_ready
+from tests.ui.fakes import FakeEngine
+
+
+@pytest.fixture
+def gate():
+    gate = threading.Event()
+    yield gate
+    gate.set()  # never leave the engine thread waiting
+
+
+@pytest.fixture
+def window(open_window, tmp_path, gate, qtbot):
+    model = tmp_path / "fake-model"
+    model.mkdir()
+    engine = FakeEngine(gate=gate)
+    window = open_window(str(model), make_engine=lambda: engine)
+    wait_ready(qtbot, window)
+    window.params.set_size(64, 64)
+    window.params.steps_spin.setValue(3)
+    window.engine = engine
+    return window
+
+
+def queue_job(window, prompt, *, next_=False):
+    window.prompts.prompt_edit.setPlainText(prompt)
+    window.generate_next() if next_ else window.generate()
+
+
+def prompts(window):
+    return [job.request.prompt for job in window.queue.jobs]
+
+
+def test_escape_cancels_the_running_job_only_and_pauses_the_queue(window, gate, qtbot):
+    for prompt in ("one", "two", "three"):
+        queue_job(window, prompt)
+    window.canvas.setFocus()
+    with qtbot.waitSignal(window.session.cancelled, timeout=TIMEOUT):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+        gate.set()
+    assert prompts(window) == ["two", "three"] and window.queue.paused
+    assert all(job.state is JobState.WAITING for job in window.queue.jobs)
+    qtbot.wait(50)  # the session is idle and nothing starts
+    assert not window.session.busy and window.queue_panel.pause_button.text() == "Resume"
+    window.queue_panel.pause_button.click()
+    qtbot.waitUntil(lambda: not window.queue.jobs and not window.session.busy, timeout=TIMEOUT)
+    assert [request.prompt for request in window.engine.requests][-2:] == ["two", "three"]  # "one" may not have got there
+
+
+def test_generate_next_goes_ahead_of_the_waiting_jobs(window, gate, qtbot):
+    queue_job(window, "running")
+    queue_job(window, "waiting")
+    qtbot.keyClick(window.prompts.prompt_edit, Qt.Key.Key_Return,  # Ctrl+Shift+Enter: the prompt "waiting" again
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    queue_job(window, "at the end")
+    window.prompts.prompt_edit.setPlainText("next")
+    window.generate_next()
+    assert prompts(window) == ["running", "next", "waiting", "waiting", "at the end"]
+    assert window.generate_button.text() == "Queue"
+    gate.set()
+    qtbot.waitUntil(lambda: not window.queue.jobs and not window.session.busy, timeout=TIMEOUT)
+    assert [request.prompt for request in window.engine.requests] == ["running", "next", "waiting", "waiting",
+                                                                      "at the end"]
+
+
+def test_generate_with_nothing_running_starts_at_once_even_when_the_queue_is_paused(window, gate, qtbot):
+    queue_job(window, "one")
+    queue_job(window, "two")
+    window.queue.cancel_running()
+    gate.set()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=TIMEOUT)
+    assert window.queue.paused and prompts(window) == ["two"]
+    queue_job(window, "asked now")
+    assert window.session.busy and prompts(window) == ["asked now", "two"]
+    qtbot.waitUntil(lambda: prompts(window) == ["two"] and not window.session.busy, timeout=TIMEOUT)
+    assert window.queue.paused  # the job waiting before stays paused: nothing starts by surprise
+    assert [request.prompt for request in window.engine.requests][-1] == "asked now"
