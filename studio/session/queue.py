@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 
 from studio.core.errors import StudioError
 from studio.core.queue_store import QueueStore, StoredJob
-from studio.core.request import MAX_SEED, GenerationRequest
+from studio.core.request import MAX_SEED, GenerationRequest, Mode
 from studio.session.observable import observable
 from studio.session.progress import Progress
 from studio.session.session import Outcome, Session
@@ -51,6 +51,13 @@ class QueuedJob:
     failure: str = ""  # why its last run failed
     progress: Progress | None = None  # while it runs
     thumbnail: QImage | None = None  # of the source
+
+    @property
+    def mode(self) -> Mode:
+        """What it makes: its request has no images yet (they are fitted to the model when it starts)."""
+        if self.source is None:
+            return Mode.TEXT_TO_IMAGE
+        return Mode.INPAINT if self.mask is not None else Mode.IMAGE_TO_IMAGE
 
     def stored(self) -> StoredJob:
         snapshots = tuple(kind for kind, image in (("source", self.source), ("mask", self.mask)) if image is not None)

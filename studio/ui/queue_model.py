@@ -18,9 +18,10 @@ Index = QModelIndex | QPersistentModelIndex
 def job_details(job: QueuedJob) -> str:
     request = job.request
     size = f"{job.source.width()}×{job.source.height()}" if job.source is not None else f"{request.width}×{request.height}"
-    parts = [request.mode.value, size, f"{request.steps} steps", f"seed {request.seed}"]
+    parts = [size, f"{request.steps} steps", f"seed {request.seed}"]
     if request.batch_size > 1:
         parts.append(f"batch {request.batch_size}")
+    parts.append(job.mode.value)
     if job.state is JobState.RUNNING:
         parts.append(f"step {job.progress.step}/{job.progress.total}" if job.progress else "starting")
     elif job.state is JobState.FAILED:
