@@ -81,6 +81,7 @@ class JobQueue(QObject):
         self._jobs: list[QueuedJob] = []
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue")
         self._failing = False
+        self._closing = False  # the window is closing: nothing starts, a job cancelled by the shutdown stays
         self._closed = False
         session.generation_ended.connect(self._ended)
         session.progress_changed.connect(self._progress)
@@ -146,11 +147,14 @@ class JobQueue(QObject):
         return True
 
     def retry(self, row: int) -> None:
-        """A failed job waits again, where it is in the list."""
+        """A failed job waits again, where it is in the list; with nothing running it starts at once (like
+        Generate, even in a paused queue)."""
         if 0 <= row < len(self._jobs) and self._jobs[row].state is JobState.FAILED:
-            self._set_state(self._jobs[row], JobState.WAITING)
+            job = self._jobs[row]
+            self._set_state(job, JobState.WAITING)
             self._save()
-            self._start_next()
+            if self.running() is None:
+                self._start(job)
 
     def pause(self) -> None:
         """No job starts until :meth:`resume`; the running one finishes."""
@@ -207,6 +211,11 @@ class JobQueue(QObject):
                          JobState.FAILED if stored.failure else JobState.WAITING, stored.failure,
                          thumbnail=_thumbnail(source))
 
+    def closing(self) -> None:
+        """The window is closing (call before the session shuts down): nothing more starts, and the running
+        job, which the shutdown cancels, stays queued unless the session says it was saved."""
+        self._closing = True
+
     def close(self) -> None:
         """Write the list as it is (a running job comes back as waiting) and wait until it is on disk; later
         events change nothing."""
@@ -217,14 +226,14 @@ class JobQueue(QObject):
 
     # -- running -------------------------------------------------------------------------------
     def _start_next(self) -> None:
-        if self._closed or self.paused or self.running() is not None:
+        if self._closing or self._closed or self.paused or self.running() is not None:
             return
         job = next((job for job in self._jobs if job.state is JobState.WAITING), None)
         if job is not None and self._session.generate_blocker() is None:
             self._start(job)
 
     def _start(self, job: QueuedJob) -> None:
-        if self._session.generate_blocker() is not None:
+        if self._closing or self._closed or self._session.generate_blocker() is not None:
             return  # it waits for the model or an upscale
         try:
             job.request.validate()  # a restored job may have values this version does not take
@@ -244,6 +253,8 @@ class JobQueue(QObject):
             return
         if outcome is Outcome.FAILED:
             self._fail(job, message)
+        elif outcome is Outcome.CANCELLED and self._closing:
+            self._set_state(job, JobState.WAITING)  # cancelled by the shutdown, not by the artist
         else:
             if outcome is Outcome.CANCELLED:
                 self.pause()  # nothing else starts by surprise

@@ -8,7 +8,7 @@ stays "busy" until its images are on disk, so nothing a user generated is ever s
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 
@@ -95,6 +95,7 @@ class Session(QObject):
         self._steps: StepPlan | None = None  # the running generation's steps, as the user counts them
         self._cancel_requested = False  # cancelled while the canvas image was being prepared
         self._generating = False  # a generate() started and has not ended (busy may also mean an upscale)
+        self._saving: Future | None = None  # the last generation's images being saved
         self._recipe_lookups = 0
         worker = self._engine.worker
         worker.loaded.connect(self._on_loaded)
@@ -267,7 +268,7 @@ class Session(QObject):
 
     def _on_finished(self, finished: Finished) -> None:
         # Submitted now, not when the task first runs, so that shutdown() can wait for it.
-        saving = self._io.submit(save_results, finished, self._job)
+        self._saving = saving = self._io.submit(save_results, finished, self._job)
         self._tasks.spawn(self._publish(saving))
 
     async def _publish(self, saving) -> None:
@@ -349,6 +350,8 @@ class Session(QObject):
         # Results the worker sent just before it stopped are still queued for us: take them now so they get saved.
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         self._io.shutdown(wait=True)
+        if self._saving is not None and self._saving.exception() is None:
+            self._end_generation(Outcome.SAVED)  # saved just now: say so, the event loop may not publish it
 
 
 def _display_name(source: str) -> str:

@@ -411,8 +411,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._save_settings()
         self.keeper.close()
-        self.queue.close()  # before the session cancels the running job: that job comes back next time
+        self.queue.closing()  # the running job, which the shutdown cancels, comes back next time
         self.session.shutdown()
+        self.queue.close()
         super().closeEvent(event)
         self.closed.emit()
 

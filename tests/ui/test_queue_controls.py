@@ -6,6 +6,10 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
+from studio.core.metadata import read_recipe
+from studio.core.paths import outputs_dir
+from studio.core.queue_store import QueueStore, StoredJob
+from studio.core.request import GenerationRequest
 from studio.session.queue import JobState
 from tests.ui.conftest import TIMEOUT, wait_ready
 from tests.ui.fakes import FakeEngine
@@ -84,3 +88,76 @@ def test_generate_with_nothing_running_starts_at_once_even_when_the_queue_is_pau
     qtbot.waitUntil(lambda: prompts(window) == ["two"] and not window.session.busy, timeout=TIMEOUT)
     assert window.queue.paused  # the job waiting before stays paused: nothing starts by surprise
     assert [request.prompt for request in window.engine.requests][-1] == "asked now"
+
+
+def test_a_restored_job_this_version_refuses_fails_alone_and_retry_starts_at_once(open_window, tmp_path, qtbot):
+    model = tmp_path / "fake-model"
+    model.mkdir()
+    store = QueueStore()
+    store.save([StoredJob("00000000000a", GenerationRequest("bad", seed=1, steps=0, width=64, height=64)),
+                StoredJob("00000000000b", GenerationRequest("good", seed=2, steps=2, width=64, height=64))])
+    engine = FakeEngine()
+    window = open_window(str(model), make_engine=lambda: engine)
+    wait_ready(qtbot, window)
+    assert window.queue.paused and prompts(window) == ["bad", "good"] and not window.session.busy
+    window.queue.resume()
+    qtbot.waitUntil(lambda: prompts(window) == ["bad"] and not window.session.busy, timeout=TIMEOUT)
+    [bad] = window.queue.jobs
+    assert bad.state is JobState.FAILED and bad.failure == "Steps must be between 1 and 500 (got 0)."
+    assert [request.prompt for request in engine.requests] == ["good"]
+    window.queue.pause()
+    window.queue.retry(0)  # with nothing running it starts at once, and fails again with its sentence
+    assert bad.state is JobState.FAILED and window.queue.paused
+
+
+class ReturningEngine(FakeEngine):
+    """Says (to a thread that does not run the Qt loop) when a generation has returned its images."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.returned = threading.Event()
+
+    def generate(self, request, on_step=None, cancel=None):
+        try:
+            return super().generate(request, on_step, cancel)
+        finally:
+            self.returned.set()
+
+
+def test_closing_keeps_the_running_job_unless_its_images_were_saved_on_the_way_out(open_window, tmp_path, qtbot):
+    model = tmp_path / "fake-model"
+    model.mkdir()
+    gate = threading.Event()
+    engine = ReturningEngine(gate=gate)
+    window = open_window(str(model), make_engine=lambda: engine)
+    wait_ready(qtbot, window)
+    window.params.set_size(64, 64)
+    window.params.steps_spin.setValue(2)
+    queue_job(window, "finished as the window closed")
+    queue_job(window, "waiting")
+    qtbot.waitUntil(lambda: bool(engine.requests), timeout=TIMEOUT)  # the engine has it, and waits at the gate
+    gate.set()
+    assert engine.returned.wait(5)  # the images are on their way to the GUI thread, not saved yet
+    window.close()
+    assert [recipe.prompt for recipe in map(read_recipe, sorted(outputs_dir().glob("*.png")))] == [
+        "finished as the window closed"]
+
+    again = open_window(str(model), make_engine=FakeEngine)
+    assert prompts(again) == ["waiting"] and again.queue.paused  # the saved job does not run twice
+
+
+def test_a_job_cancelled_by_closing_comes_back(open_window, tmp_path, qtbot):
+    model = tmp_path / "fake-model"
+    model.mkdir()
+    gate = threading.Event()
+    window = open_window(str(model), make_engine=lambda: FakeEngine(gate=gate))
+    wait_ready(qtbot, window)
+    window.params.set_size(64, 64)
+    queue_job(window, "cut short")
+    queue_job(window, "waiting")
+    qtbot.waitUntil(lambda: window.session.progress is None and window.session.busy, timeout=TIMEOUT)
+    gate.set()
+    window.close()
+    assert not list(outputs_dir().glob("*.png"))
+    again = open_window(str(model), make_engine=FakeEngine)
+    assert prompts(again) == ["cut short", "waiting"] and again.queue.paused
