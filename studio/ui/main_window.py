@@ -170,7 +170,6 @@ class MainWindow(QMainWindow):
         s.error.connect(self.show_error)
         s.recipe_found.connect(self._offer_recipe)
         self.queue.error.connect(self.show_error)
-        self.queue.paused_changed.connect(self._update_controls)
         self._update_controls()
 
         self.model_picker.chosen.connect(s.load_model)
@@ -278,7 +277,7 @@ class MainWindow(QMainWindow):
             self.message_bar.show_message(notice, "info")
 
     # -- session -> widgets --------------------------------------------------------------------
-    def _update_controls(self, *_) -> None:
+    def _update_controls(self) -> None:
         reason = self.session.model_blocker()
         busy = self.session.busy
         self.generate_button.setEnabled(reason is None)
