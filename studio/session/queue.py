@@ -172,8 +172,8 @@ class JobQueue(QObject):
 
     # -- restoring and closing ------------------------------------------------------------------
     def restore(self) -> str | None:
-        """The jobs left unfinished last time, paused; one sentence when some could not come back (their files
-        are kept)."""
+        """The jobs left unfinished last time, paused; what came back and what could not (its files are kept),
+        in a sentence or two for the window; None when the queue was empty."""
         loaded = self._store.load()
         lost = 0
         for stored in loaded.jobs:
@@ -184,15 +184,19 @@ class JobQueue(QObject):
                 continue
             self._jobs.append(job)
             self.job_inserted.emit(len(self._jobs) - 1)
+        notices = []
         if self._jobs:
             self.paused = True
+            count = len(self._jobs)
+            notices.append(f"{count} queued job{'s' if count > 1 else ''} came back, paused: Resume in the Queue "
+                           "panel runs them.")
         if loaded.damaged:
             kept = f" and was set aside as {loaded.set_aside.name}" if loaded.set_aside else ""
-            return f"The saved queue was damaged{kept}; it starts empty."
+            notices.append(f"The saved queue was damaged{kept}; it starts empty.")
         if lost:
-            return (f"{lost} queued job{'s' if lost > 1 else ''} could not be restored (canvas snapshots missing or "
-                    "damaged); the queue folder keeps their files.")
-        return None
+            notices.append(f"{lost} queued job{'s' if lost > 1 else ''} could not be restored (canvas snapshots "
+                           "missing or damaged); the queue folder keeps their files.")
+        return " ".join(notices) or None
 
     def _restored(self, stored: StoredJob) -> QueuedJob | None:
         images: dict[str, QImage] = {}

@@ -161,3 +161,18 @@ def test_a_job_cancelled_by_closing_comes_back(open_window, tmp_path, qtbot):
     assert not list(outputs_dir().glob("*.png"))
     again = open_window(str(model), make_engine=FakeEngine)
     assert prompts(again) == ["cut short", "waiting"] and again.queue.paused
+
+
+def test_a_damaged_queue_is_set_aside_and_said_and_the_window_works(open_window, tmp_path, qtbot):
+    model = tmp_path / "fake-model"
+    model.mkdir()
+    store = QueueStore()
+    store.folder.mkdir(parents=True, exist_ok=True)
+    (store.folder / "queue.json").write_text('{"jobs": [{"id": "not an id"}]}')
+    window = open_window(str(model), make_engine=FakeEngine)
+    wait_ready(qtbot, window)
+    assert "The saved queue was damaged and was set aside as queue.damaged-" in window.message_bar.text()
+    assert len(list(store.folder.glob("queue.damaged-*.json"))) == 1 and not window.queue.jobs
+    queue_job(window, "after the damage")
+    qtbot.waitUntil(lambda: not window.queue.jobs and not window.session.busy, timeout=TIMEOUT)
+    assert len(list(outputs_dir().glob("*.png"))) == 1

@@ -90,6 +90,7 @@ def test_closing_with_jobs_waiting_brings_them_back_paused_with_their_snapshots(
     jobs = again.queue.jobs
     assert [job.request.prompt for job in jobs][-2:] == ["from the red canvas", "from the blue canvas"]
     assert again.queue.paused and again.queue_panel.pause_button.text() == "Resume"
+    assert f"{len(jobs)} queued jobs came back, paused" in again.message_bar.text()
     assert all(job.state is JobState.WAITING for job in jobs) and not again.session.busy
     red, blue = jobs[-2], jobs[-1]
     assert red.source.pixelColor(5, 5) == QColor(200, 30, 30) and blue.source.pixelColor(5, 5) == QColor(30, 30, 200)
