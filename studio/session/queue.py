@@ -233,7 +233,7 @@ class JobQueue(QObject):
         if self._closing or self._closed or self.paused or self.running() is not None:
             return
         job = next((job for job in self._jobs if job.state is JobState.WAITING), None)
-        if job is not None and self._session.generate_blocker() is None:
+        if job is not None:
             self._start(job)
 
     def _start(self, job: QueuedJob) -> None:
