@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.queue_panel)
+        self.queue_panel.show_if_needed()
 
     @staticmethod
     def _scrolling(prompts: QWidget, *panels: QWidget) -> QScrollArea:

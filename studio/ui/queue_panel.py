@@ -1,5 +1,8 @@
 """The Queue dock: the jobs in the order they run (drag to reorder), and buttons to pause or resume the queue,
-retry a failed job, remove one, and cancel the running one."""
+retry a failed job, remove one, and cancel the running one.
+
+It stays out of the way until there is something to see (the canvas keeps its room on a small screen): it
+appears when a job waits behind another and when a job fails, and its close button hides it until then."""
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -66,7 +69,13 @@ class QueuePanel(QDockWidget):
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.rowsMoved, self.model.dataChanged):
             signal.connect(self._update)
         self.view.selectionModel().currentChanged.connect(self._update)
+        self.model.rowsInserted.connect(self._reveal_if_waiting)
+        queue.job_changed.connect(self._reveal_if_failed)
         self._update()
+
+    def show_if_needed(self) -> None:
+        """Shown when jobs are in the queue (restored ones at start), hidden otherwise."""
+        self.setVisible(bool(self.queue.jobs))
 
     def selected_row(self) -> int:
         index = self.view.currentIndex()
@@ -75,6 +84,14 @@ class QueuePanel(QDockWidget):
     def _on_selected(self, command) -> None:
         if (row := self.selected_row()) >= 0:
             command(row)
+
+    def _reveal_if_waiting(self, *_) -> None:
+        if self.queue.running() is not None and self.queue.waiting():
+            self.show()
+
+    def _reveal_if_failed(self, row: int) -> None:
+        if self.queue.jobs[row].state is JobState.FAILED:
+            self.show()
 
     def _pause_toggled(self, paused: bool) -> None:
         if paused:

@@ -42,9 +42,11 @@ def canvas_of(colour):
 def test_three_generates_in_a_row_run_in_order_and_all_save(tiny_window, qtbot):
     window = tiny_window
     window.params.steps_spin.setValue(2)
-    for prompt in ("a red fox", "a grey owl", "a green frog"):
+    queue_job(window, "a red fox")
+    assert not window.queue_panel.isVisible()  # a job running alone leaves the canvas its room
+    for prompt in ("a grey owl", "a green frog"):
         queue_job(window, prompt)
-    assert window.session.busy and window.generate_button.text() == "Queue"
+    assert window.session.busy and window.generate_button.text() == "Queue" and window.queue_panel.isVisible()
     view = window.queue_panel.view
     assert view.objectName() == "queueView" and view.model().rowCount() == 3
     assert [view.model().index(row).data() for row in range(3)] == ["a red fox", "a grey owl", "a green frog"]
@@ -90,7 +92,7 @@ def test_closing_with_jobs_waiting_brings_them_back_paused_with_their_snapshots(
     jobs = again.queue.jobs
     assert [job.request.prompt for job in jobs][-2:] == ["from the red canvas", "from the blue canvas"]
     assert again.queue.paused and again.queue_panel.pause_button.text() == "Resume"
-    assert f"{len(jobs)} queued jobs came back, paused" in again.message_bar.text()
+    assert f"{len(jobs)} queued jobs came back, paused" in again.message_bar.text() and again.queue_panel.isVisible()
     assert all(job.state is JobState.WAITING for job in jobs) and not again.session.busy
     red, blue = jobs[-2], jobs[-1]
     assert red.source.pixelColor(5, 5) == QColor(200, 30, 30) and blue.source.pixelColor(5, 5) == QColor(30, 30, 200)
@@ -113,7 +115,9 @@ def test_a_failing_job_is_marked_failed_and_the_next_one_runs(tiny_window, qtbot
     window.params.steps_spin.setValue(2)
     queue_job(window, "<lora:nowhere:1> a cat")
     queue_job(window, "a dog")
+    window.queue_panel.close()  # the artist closed it: a failure brings it back
     wait_drained(qtbot, window)
+    assert window.queue_panel.isVisible()
     assert [recipe.prompt for recipe in saved_recipes()] == ["a dog"]
     model, panel = window.queue_panel.model, window.queue_panel
     assert model.rowCount() == 1
