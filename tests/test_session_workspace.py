@@ -18,8 +18,8 @@ def picture() -> QImage:
 
 def test_writes_in_a_thread_of_its_own_and_encodes_an_unchanged_image_once(qapp, tmp_path, monkeypatch):
     image, encoded, threads = picture(), [], []
-    png = keeping._png
-    monkeypatch.setattr(keeping, "_png", lambda im: (encoded.append(im.format()), threads.append(
+    png = keeping.qimage_to_png
+    monkeypatch.setattr(keeping, "qimage_to_png", lambda im: (encoded.append(im.format()), threads.append(
         threading.current_thread()), png(im))[2])
     mask = QImage(40, 30, QImage.Format.Format_Grayscale8)
     mask.fill(255)

@@ -2,6 +2,6 @@
 
 from studio.session.progress import Progress
 from studio.session.results import Result
-from studio.session.session import ModelState, Session
+from studio.session.session import ModelState, Outcome, Session
 
-__all__ = ["ModelState", "Progress", "Result", "Session"]
+__all__ = ["ModelState", "Outcome", "Progress", "Result", "Session"]

@@ -8,7 +8,7 @@ stays "busy" until its images are on disk, so nothing a user generated is ever s
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 
@@ -43,6 +43,14 @@ class ModelState(Enum):
     FAILED = "failed"
 
 
+class Outcome(Enum):
+    """How a generation that started ended."""
+
+    SAVED = "saved"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
 class Session(QObject):
     model_state_changed = Signal(object)
     model_source_changed = Signal(str)
@@ -59,6 +67,7 @@ class Session(QObject):
     model_failed = Signal(str)  # the source of a model that could not be loaded
     upscaled = Signal(QImage)  # an image upscaled by an upscaler model
     cancelled = Signal()
+    generation_ended = Signal(object, str)  # once per generate() that started: Outcome, and the sentence if it failed
     error = Signal(str)  # one sentence for the user; the log has the details
     notice = Signal(str)  # one line about a running generation (a conversion, a fallback to PyTorch)
 
@@ -87,6 +96,8 @@ class Session(QObject):
         self._job: ImageJob | None = None  # the running generation: how its images go back into the canvas image
         self._steps: StepPlan | None = None  # the running generation's steps, as the user counts them
         self._cancel_requested = False  # cancelled while the canvas image was being prepared
+        self._generating = False  # a generate() started and has not ended (busy may also mean an upscale)
+        self._saving: Future | None = None  # the last generation's images being saved
         self._recipe_lookups = 0
         worker = self._engine.worker
         worker.loaded.connect(self._on_loaded)
@@ -105,6 +116,10 @@ class Session(QObject):
         """Why Generate cannot run now, in one sentence; None when it can."""
         if self.busy:
             return "A generation is running (Esc cancels it)."
+        return self.model_blocker()
+
+    def model_blocker(self) -> str | None:
+        """Why no generation can run on the model now, in one sentence; None when one can."""
         return {
             ModelState.NONE: "Choose a model first.",
             ModelState.DOWNLOADING: "Wait for the model to finish downloading.",
@@ -222,6 +237,7 @@ class Session(QObject):
         self.progress = None
         self._cancel_requested = False
         self._clock.start()
+        self._generating = True
         self.busy = True
         native = (self.model_info.family if self.model_info else ModelFamily.SD1).native_size
         preparing = self._io.submit(
@@ -261,7 +277,7 @@ class Session(QObject):
 
     def _on_finished(self, finished: Finished) -> None:
         # Submitted now, not when the task first runs, so that shutdown() can wait for it.
-        saving = self._io.submit(save_results, finished, self._job)
+        self._saving = saving = self._io.submit(save_results, finished, self._job)
         self._tasks.spawn(self._publish(saving))
 
     async def _publish(self, saving) -> None:
@@ -272,22 +288,32 @@ class Session(QObject):
         except Exception as exc:
             log.exception("Saving the result failed")
             reason = getattr(exc, "strerror", None) or type(exc).__name__
-            self.error.emit(f"The result could not be saved to the outputs folder ({reason}); details are in the log.")
+            message = f"The result could not be saved to the outputs folder ({reason}); details are in the log."
+            self.error.emit(message)
+            self._end_generation(Outcome.FAILED, message)
         else:
             self.results = tuple(results)
             if results:
                 self.last_seed = results[0].recipe.seed
+            self._end_generation(Outcome.SAVED)
         self.busy = False
 
     def _on_cancelled(self) -> None:
         self.busy = False
         self.progress = None
         self.cancelled.emit()
+        self._end_generation(Outcome.CANCELLED)
 
     def _on_failed(self, message: str) -> None:
         self.busy = False
         self.progress = None
         self.error.emit(message)
+        self._end_generation(Outcome.FAILED, message)
+
+    def _end_generation(self, outcome: Outcome, message: str = "") -> None:
+        if self._generating:  # not an upscale, which shares the worker's cancelled and failed answers
+            self._generating = False
+            self.generation_ended.emit(outcome, message)
 
     # -- upscaling with a model -------------------------------------------------------------------
     def upscale(self, image: QImage, upscaler: str, scale: float = 0.0, refine: RefineJob | None = None) -> bool:
@@ -359,6 +385,8 @@ class Session(QObject):
         # Results the worker sent just before it stopped are still queued for us: take them now so they get saved.
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         self._io.shutdown(wait=True)
+        if self._saving is not None and self._saving.exception() is None:
+            self._end_generation(Outcome.SAVED)  # saved just now: say so, the event loop may not publish it
 
 
 def _display_name(source: str) -> str:

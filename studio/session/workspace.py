@@ -6,7 +6,6 @@ thread of its own, and an image that has not changed since the last write (only 
 is not encoded again.
 """
 
-import io
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from studio.core.workspace import LoadedWorkspace, Workspace, WorkspaceState
-from studio.workers.images import qimage_to_pil
+from studio.workers.images import qimage_to_png
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class WorkspaceKeeper(QObject):
     def _write(self, state: CanvasState) -> None:
         try:
             image = None if state.image is None else self._encoded_image(state.image)
-            mask = None if state.mask is None else _png(state.mask)
+            mask = None if state.mask is None else qimage_to_png(state.mask)
             self._workspace.save(WorkspaceState(image, mask, state.data))
         except OSError as exc:
             log.exception("The workspace could not be saved in %s", self._workspace.folder)
@@ -105,7 +104,7 @@ class WorkspaceKeeper(QObject):
 
     def _encoded_image(self, image: QImage) -> bytes:
         if self._image_png is None or self._image_png[0] != image.cacheKey():
-            self._image_png = (image.cacheKey(), _png(image))
+            self._image_png = (image.cacheKey(), qimage_to_png(image))
         return self._image_png[1]
 
 
@@ -120,12 +119,6 @@ def _restore_notice(loaded: LoadedWorkspace, lost: set[str], image_back: bool) -
         return (f"The saved {what} could not be restored and {'were' if len(lost) > 1 else 'was'} left out; "
                 "the workspace files were kept.")
     return None
-
-
-def _png(image: QImage) -> bytes:
-    out = io.BytesIO()
-    qimage_to_pil(image).save(out, "PNG", compress_level=1)  # fast: this is a working copy, not an output
-    return out.getvalue()
 
 
 def _decode(data: bytes | None, fmt: QImage.Format) -> QImage | None:

@@ -23,6 +23,7 @@ ICON = Path(studio.__file__).resolve().parent / "resources" / "icon.png"
 # Keys that are not menu commands: the window's own shortcuts and the canvas's keys (studio/ui/canvas/input.py).
 OTHER_KEYS = (
     ("Ctrl+Enter", "Generate"),
+    ("Ctrl+Shift+Enter", "Generate next (ahead of the queued jobs)"),
     ("Esc", "Cancel the generation"),
     ("B", "Brush (on the canvas)"),
     ("E", "Eraser (on the canvas)"),

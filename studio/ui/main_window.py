@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from studio.core import region as regions
 from studio.core.errors import StudioError
 from studio.core.model_info import ModelFamily
+from studio.core.queue_store import QueueStore
 from studio.core.recipe import CheckedRecipe, Recipe
 from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings, save_settings
@@ -32,6 +33,7 @@ from studio.core.tiles import TiledRefine, overlap_for
 from studio.core.workspace import Workspace
 from studio.session import ModelState, Result, Session
 from studio.session.library import ModelLibrary
+from studio.session.queue import JobQueue
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.control_panel import ControlPanel
@@ -46,6 +48,7 @@ from studio.ui.model_picker import ModelPicker
 from studio.ui.params_panel import ParamsPanel
 from studio.ui.progress_bar import GenerationProgressBar
 from studio.ui.prompt_panel import PromptPanel
+from studio.ui.queue_panel import QueuePanel
 from studio.ui.recipe_restore import restore_notice
 from studio.ui.result_bar import ResultBar
 from studio.ui.results_strip import ResultsStrip
@@ -60,13 +63,15 @@ class MainWindow(QMainWindow):
     closed = Signal()  # after the session has shut down and the settings are saved
 
     def __init__(self, session: Session, settings: Settings, workspace: Workspace, notice: str | None = None,
-                 library: ModelLibrary | None = None) -> None:
+                 library: ModelLibrary | None = None, queue: JobQueue | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(TITLE)
         self.session = session
         session.setParent(self)
         self.settings = settings
+        self.queue = queue or JobQueue(session, QueueStore(), self)
+        queue_notice = self.queue.restore()
 
         self.model_picker = ModelPicker()
         self.library = library or ModelLibrary(parent=self)
@@ -89,6 +94,7 @@ class MainWindow(QMainWindow):
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
+        self.queue_panel = QueuePanel(self.queue, self)
         self._lay_out()
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
                            show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
@@ -102,7 +108,7 @@ class MainWindow(QMainWindow):
         self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel)
         self.keeper.failed.connect(self.show_error)
-        notices = " ".join(text for text in (notice, self.keeper.notice) if text)
+        notices = " ".join(text for text in (notice, self.keeper.notice, queue_notice) if text)
         if notices:
             self.message_bar.show_message(notices, "info")
         self.prompts.prompt_edit.setFocus()
@@ -139,6 +145,8 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.queue_panel)
+        self.queue_panel.show_if_needed()
 
     @staticmethod
     def _scrolling(prompts: QWidget, *panels: QWidget) -> QScrollArea:
@@ -173,6 +181,7 @@ class MainWindow(QMainWindow):
         s.error.connect(self.show_error)
         s.notice.connect(lambda text: self.message_bar.show_message(text, "info"))
         s.recipe_found.connect(self._offer_recipe)
+        self.queue.error.connect(self.show_error)
         self._update_controls()
 
         self.model_picker.chosen.connect(s.load_model)
@@ -198,14 +207,18 @@ class MainWindow(QMainWindow):
         self.results_strip.picked.connect(self.show_result)
         self._canvas_changed()
         self.generate_button.clicked.connect(self.generate)
-        self.cancel_button.clicked.connect(s.cancel)
+        self.cancel_button.clicked.connect(self.queue.cancel_running)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.generate)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, s.cancel)
+        for keys in ("Ctrl+Shift+Return", "Ctrl+Shift+Enter"):
+            QShortcut(QKeySequence(keys), self, self.generate_next)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.queue.cancel_running)
 
     # -- actions -------------------------------------------------------------------------------
-    def generate(self) -> None:
-        reason = self.session.generate_blocker()
+    def generate(self, first: bool = False) -> None:
+        """Generate from the prompt, settings and canvas as they are now; while a job runs this queues it (at the
+        end, or next with ``first``)."""
+        reason = self.session.model_blocker()
         if reason is not None:
             self.status.showMessage(reason, 5000)
             return
@@ -220,11 +233,21 @@ class MainWindow(QMainWindow):
         source = self.canvas.image() if mode is not Mode.TEXT_TO_IMAGE else None
         mask = self.canvas.mask() if mode is Mode.INPAINT else None
         only_masked, padding = self.image_panel.only_masked(), self.image_panel.padding()
-        if self.session.generate(request, source, mask, only_masked=only_masked, padding=padding):
+        queued = self.session.busy
+        if not self.queue.add(request, source, mask, only_masked=only_masked, padding=padding,
+                              runs=self.params.runs(), first=first):
+            return
+        if queued:
+            self.status.showMessage(f"Queued: {self.queue.waiting()} waiting.", 5000)
+        else:
             self._shown = None  # this run's results will take its place
             self.canvas.clear_overlay()  # the last result would hide this run's previews
             self.message_bar.hide()
-            self._save_settings()  # what was asked for survives a crash during the run
+        self._save_settings()  # what was asked for survives a crash during the run
+
+    def generate_next(self) -> None:
+        """Like :meth:`generate`, but ahead of the jobs waiting."""
+        self.generate(first=True)
 
     def _picture(self) -> Result | QImage | None:
         """What the window shows: the result over the canvas, or the canvas image."""
@@ -290,9 +313,12 @@ class MainWindow(QMainWindow):
 
     # -- session -> widgets --------------------------------------------------------------------
     def _update_controls(self) -> None:
-        reason = self.session.generate_blocker()
+        reason = self.session.model_blocker()
+        busy = self.session.busy
         self.generate_button.setEnabled(reason is None)
-        self.generate_button.setToolTip(reason or "Generate (Ctrl+Enter)")
+        self.generate_button.setText("Queue" if busy else "Generate")
+        self.generate_button.setToolTip(reason or (
+            "Queue this job (Ctrl+Enter); Ctrl+Shift+Enter runs it next" if busy else "Generate (Ctrl+Enter)"))
         self.cancel_button.setEnabled(self.session.busy)
         self.model_picker.setEnabled(not self.session.busy)
         self.image_panel.upscale_button.set_refine_available(self.session.model_state is ModelState.READY)
@@ -442,7 +468,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._save_settings()
         self.keeper.close()
+        self.queue.closing()  # the running job, which the shutdown cancels, comes back next time
         self.session.shutdown()
+        self.queue.close()
         super().closeEvent(event)
         self.closed.emit()
 

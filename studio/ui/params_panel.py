@@ -1,4 +1,4 @@
-"""Generation parameters: seed, steps, CFG, size, scheduler, few-step preset, batch size and hires fix."""
+"""Generation parameters: seed, steps, CFG, size, scheduler, few-step preset, batch size, runs and hires fix."""
 
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QValidator
@@ -19,6 +19,7 @@ from studio.core.recipe import Recipe
 from studio.core.request import MAX_BATCH, MAX_SEED, MAX_SIDE
 from studio.core.samplers import SAMPLER_LABELS, scheduler_from_label
 from studio.core.settings import Settings
+from studio.session.queue import MAX_RUNS
 from studio.ui.fewstep_picker import FewStepPicker
 from studio.ui.hires_group import HiresGroup
 from studio.ui.recipe_restore import set_within
@@ -107,7 +108,9 @@ class ParamsPanel(QWidget):
 
         self.batch_spin = QSpinBox(objectName="batchSpin", minimum=1, maximum=MAX_BATCH)
         self.batch_spin.setToolTip("Images per generation (seeds seed, seed+1, ...).")
-        form.addRow("Batch", self.batch_spin)
+        self.runs_spin = QSpinBox(objectName="runsSpin", minimum=1, maximum=MAX_RUNS)
+        self.runs_spin.setToolTip("Run this many times: one queued job each, the seeds going on from run to run.")
+        form.addRow("Batch", _row(self.batch_spin, QLabel("Runs"), self.runs_spin))
 
         self.hires_group = HiresGroup()
         form.addRow(self.hires_group)
@@ -167,6 +170,9 @@ class ParamsPanel(QWidget):
         self.scheduler_combo.setCurrentIndex(max(self.scheduler_combo.findData(scheduler), 0))
         self.steps_spin.setValue(steps)
         self.cfg_spin.setValue(cfg_scale)
+    def runs(self) -> int:
+        """How many jobs one Generate queues."""
+        return self.runs_spin.value()
 
     def size(self) -> tuple[int, int]:
         """The text-to-image size (not the one shown while the size follows an image)."""

@@ -1,5 +1,7 @@
 """Pixels between QImage and Pillow, safe in any thread: every image returned owns its memory."""
 
+import io
+
 import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
@@ -30,3 +32,10 @@ def qimage_to_pil(image: QImage) -> Image.Image:
     rows = np.frombuffer(image.constBits(), np.uint8, height * image.bytesPerLine()).reshape(height, -1)
     pixels = rows[:, : width * channels].reshape((height, width, channels) if channels == 3 else (height, width))
     return Image.fromarray(pixels.copy())  # uint8 HxW is "L", HxWx3 is "RGB"
+
+
+def qimage_to_png(image: QImage) -> bytes:
+    """A working copy as PNG, encoded fast (compression level 1): for the app's own files, not for outputs."""
+    out = io.BytesIO()
+    qimage_to_pil(image).save(out, "PNG", compress_level=1)
+    return out.getvalue()

@@ -151,7 +151,8 @@ def test_the_shortcut_list_names_every_menu_shortcut_and_the_canvas_keys(window)
     for keys, command in [("Ctrl+N", "New"), ("Ctrl+O", "Open image"), ("Ctrl+Shift+S", "Save image as"),
                           ("Ctrl+Shift+C", "Copy image"), ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z", "Redo"),
                           ("Ctrl+V", "Paste image"), ("F1", "Keyboard shortcuts"),
-                          ("Ctrl+Enter", "Generate"), ("Esc", "Cancel the generation"), ("B", "Brush (on the canvas)")]:
+                          ("Ctrl+Enter", "Generate"), ("Ctrl+Shift+Enter", "Generate next (ahead of the queued jobs)"),
+                          ("Esc", "Cancel the generation"), ("B", "Brush (on the canvas)")]:
         assert (keys, command) in dialog.rows
         assert command in text
 
