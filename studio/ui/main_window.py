@@ -54,6 +54,7 @@ from studio.ui.result_bar import ResultBar
 from studio.ui.results_strip import ResultsStrip
 from studio.ui.status_bar import StatusBar
 from studio.ui.vae_picker import VaePicker
+from studio.ui.view_menu import add_view_menu
 from studio.ui.workspace_binding import keep_workspace
 
 TITLE = "Latent Studio"
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
                                         lambda text: self.status.showMessage(text, 15000))
         self._connect()
         self.history_binding = HistoryBinding(self)
+        self.view_menu = add_view_menu(self, self.menus.help_menu, [self.history_binding.dock, self.queue_panel])
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
         self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold

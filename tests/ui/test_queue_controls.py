@@ -176,3 +176,17 @@ def test_a_damaged_queue_is_set_aside_and_said_and_the_window_works(open_window,
     queue_job(window, "after the damage")
     qtbot.waitUntil(lambda: not window.queue.jobs and not window.session.busy, timeout=TIMEOUT)
     assert len(list(outputs_dir().glob("*.png"))) == 1
+
+
+def test_the_view_menu_brings_back_a_closed_queue_or_history_dock(window, qtbot):
+    actions = {action.objectName(): action for action in window.view_menu.actions()}
+    assert set(actions) == {"historyDockAction", "queueDockAction"}
+    assert window.queue_panel.isHidden()  # nothing queued: the dock waits out of the way
+    actions["queueDockAction"].trigger()
+    assert window.queue_panel.isVisible()
+    window.history_binding.dock.close()
+    assert not actions["historyDockAction"].isChecked()
+    actions["historyDockAction"].trigger()
+    assert window.history_binding.dock.isVisible()
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus.index("&View") == menus.index("&Help") - 1
