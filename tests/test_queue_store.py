@@ -79,3 +79,26 @@ def test_unknown_fields_from_a_newer_version_are_ignored(store):
     document["jobs"][0]["priority"] = 3
     path.write_text(json.dumps(document))
     assert store.load().jobs == (job("00000000000a"),)
+
+
+def test_control_layers_come_back_with_their_images_and_a_missing_image_fails_only_that_job(store):
+    from PIL import Image
+
+    from studio.core import control_store
+    from studio.core.control import ControlInput
+    from studio.core.errors import StudioError
+
+    edges = Image.new("RGB", (16, 16), "white")
+    edges.paste((0, 0, 0), (4, 4, 12, 12))
+    layer = ControlInput("canny-net", edges, preprocessor="canny", weight=0.6, start=0.1, end=0.9)
+    store.save([job("00000000000a", control=(layer,))])
+    loaded = QueueStore(store.folder).load()
+    (back,) = loaded.jobs[0].request.control
+    assert not loaded.damaged and back == layer  # image_key "" again: a request holds the image itself
+    assert back.image.tobytes() == edges.tobytes()
+
+    (control_store.store_dir() / f"{control_store.image_key(edges)}.png").unlink()
+    loaded = QueueStore(store.folder).load()
+    assert not loaded.damaged and loaded.jobs[0].request.control[0].image is None
+    with pytest.raises(StudioError, match="Control layer 1 has no control image"):
+        loaded.jobs[0].request.validate()
