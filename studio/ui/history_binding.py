@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from studio.core.errors import StudioError
@@ -24,6 +24,8 @@ from studio.ui.background import start_detached
 from studio.ui.history_panel import HistoryPanel
 
 log = logging.getLogger(__name__)
+
+WIDE_WINDOW = 1400  # from this width the History dock starts two thumbnails wide
 
 
 class _Answers(QObject):
@@ -66,8 +68,7 @@ class HistoryBinding(QObject):
         self.dock = QDockWidget("History", window, objectName="historyDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        columns = 2 * self.panel.view.gridSize().width() + 40  # two columns of thumbnails, and the scroll bar
-        window.resizeDocks([self.dock], [columns], Qt.Orientation.Horizontal)
+        window.installEventFilter(self)  # the dock's first width depends on the window's, known when it shows
         self._answers = _Answers(self)
         self._picks = 0
         self._following: str | None = None  # a result picked in the strip, to select once the gallery lists it
@@ -85,6 +86,15 @@ class HistoryBinding(QObject):
         window.results_strip.picked.connect(self.follow)
         window.closed.connect(self.close)
         history.start()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self._window and event.type() == QEvent.Type.Show:
+            self._window.removeEventFilter(self)
+            # Two columns of thumbnails (and the scroll bar) where there is room, one on a small screen.
+            columns = 2 if self._window.width() >= WIDE_WINDOW else 1
+            width = columns * self.panel.view.gridSize().width() + 40
+            self._window.resizeDocks([self.dock], [width], Qt.Orientation.Horizontal)
+        return False
 
     def close(self) -> None:
         self.history.close()

@@ -164,6 +164,8 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea(objectName="controlScroll", widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(inner)
+        # Never narrower than its controls (no horizontal scrolling): a splitter or a dock squeezes the canvas instead.
+        scroll.setMinimumWidth(inner.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         return scroll
 
     def _connect(self) -> None:

@@ -1,6 +1,6 @@
 """The actions for a result shown over the canvas: keep working from it, or look at the source and back."""
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 
 class ResultBar(QWidget):
@@ -9,6 +9,8 @@ class ResultBar(QWidget):
         self.setObjectName("resultBar")
         self._name = ""
         self.label = QLabel("Showing the result.", objectName="resultLabel")
+        # The label gives way on a narrow window (the buttons stay whole): the stage never forces the window wider.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.use_button = QPushButton("Use result as input", objectName="useResultButton")
         self.use_button.setToolTip("Put the result on the canvas as the new source, keeping the mask "
                                    "(Ctrl+Z goes back to the previous image).")

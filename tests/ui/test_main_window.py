@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 from studio.core.errors import StudioError
 from studio.core.paths import outputs_dir
@@ -303,3 +303,17 @@ def test_out_of_memory_is_a_message_and_the_next_run_works(open_window, model, q
     window.generate()
     wait_idle(qtbot, window)
     assert len(list(outputs_dir().iterdir())) == 1 and not window.message_bar.isVisible()
+
+
+def test_on_a_small_screen_the_controls_keep_their_width_and_the_history_dock_starts_one_column_wide(
+        open_window, qtbot):
+    window = open_window(make_engine=FakeEngine, show=False)
+    window.resize(1024, 700)
+    window.show()
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    scroll = window.findChild(QScrollArea, "controlScroll")
+    inner = scroll.widget()
+    assert scroll.viewport().width() >= inner.minimumSizeHint().width()  # nothing clipped on the right
+    grid = window.history_binding.panel.view.gridSize().width()
+    assert grid <= window.history_binding.dock.width() < 2 * grid
+    assert window.canvas.width() > 300

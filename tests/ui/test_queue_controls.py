@@ -117,7 +117,7 @@ class ReturningEngine(FakeEngine):
         super().__init__(**kwargs)
         self.returned = threading.Event()
 
-    def generate(self, request, on_step=None, cancel=None):
+    def generate(self, request, on_step=None, cancel=None, on_notice=None):
         try:
             return super().generate(request, on_step, cancel)
         finally:
