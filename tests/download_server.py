@@ -1,10 +1,12 @@
 """A local HTTP server on 127.0.0.1 for download tests: files with Range support, Content-Length and a sha256
 ETag, Hugging Face-style redirects (``X-Linked-Size`` / ``X-Linked-Etag`` on the 302), and misbehaviour on
-request (a connection closed early, a wrong hash, a web page, a status code)."""
+request (a connection closed early, a wrong hash, a web page, a status code); whole repositories too, with the
+Hub API's file list (``/api/models/REPO/revision/REV``, sizes and LFS sha256s) beside their files."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -48,6 +50,23 @@ class DownloadServer:
     def serve(self, path: str, data: bytes = b"", **kwargs) -> str:
         self.files[path] = Served(data, **kwargs)
         return self.url(path)
+
+    def serve_repo(self, repo: str, files: dict[str, bytes], *, revision: str = "main",
+                   listed_sha256: dict[str, str] | None = None, **kwargs) -> None:
+        """Serve ``files`` as the repository ``repo`` at ``revision``: ``.safetensors``/``.bin`` files as LFS files
+        (listed with their sha256, or the one in ``listed_sha256``), the others as plain git files (no hash)."""
+        siblings = []
+        for path, data in files.items():
+            sibling = {"rfilename": path, "size": len(data), "blobId": hashlib.sha1(data).hexdigest()}
+            if path.endswith((".safetensors", ".bin")):
+                sha256 = (listed_sha256 or {}).get(path) or hashlib.sha256(data).hexdigest()
+                sibling["lfs"] = {"sha256": sha256, "size": len(data), "pointerSize": 134}
+            siblings.append(sibling)
+            self.serve(f"/{repo}/resolve/{revision}/{path}", data, etag=None, **kwargs)
+        info = {"_id": "0" * 24, "id": repo, "modelId": repo, "sha": "a" * 40, "private": False,
+                "siblings": siblings}
+        self.serve(f"/api/models/{repo}/revision/{revision}", json.dumps(info).encode(),
+                   content_type="application/json", etag=None)
 
     def ranges_seen(self, path: str) -> list[str | None]:
         return [s.range for s in self.seen if s.path == path]
