@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -135,6 +136,42 @@ def _handler(server: DownloadServer):
                 self.close_connection = True
 
     return Handler
+
+
+_TINY_INDEX = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.30.0",
+               "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+               "tokenizer": ["transformers", "CLIPTokenizer"], "safety_checker": [None, None]}
+
+
+def tiny_pipeline_files() -> dict[str, bytes]:
+    """A small diffusers repository to serve with :meth:`DownloadServer.serve_repo` (not a real model): files a
+    pipeline needs and duplicates, variants and other formats it does not."""
+    return {
+        "model_index.json": json.dumps(_TINY_INDEX).encode(),
+        "README.md": b"# tiny",
+        "v1-5-pruned.safetensors": os.urandom(5000),  # the single-file copy: left
+        "unet/config.json": b'{"sample_size": 8}',
+        "unet/diffusion_pytorch_model.safetensors": os.urandom(1_000_000),
+        "unet/diffusion_pytorch_model.bin": os.urandom(3000),  # a duplicate in another format: left
+        "unet/diffusion_pytorch_model.fp16.safetensors": os.urandom(2000),  # a variant: left
+        "unet/diffusion_flax_model.msgpack": os.urandom(1000),  # Flax: left
+        "vae/config.json": b'{"latent_channels": 4}',
+        "vae/diffusion_pytorch_model.fp16.safetensors": os.urandom(200_000),  # only a variant: taken
+        "tokenizer/vocab.json": b'{"a": 0}',
+        "tokenizer/merges.txt": b"#version: 0.2\n",
+        "text_encoder_onnx/model.onnx": os.urandom(1000),  # not in the model_index: left
+    }
+
+
+TINY_PIPELINE_LAYOUT = {  # where each file of tiny_pipeline_files that a pipeline needs lands in the folder
+    "model_index.json": "model_index.json",
+    "tokenizer/merges.txt": "tokenizer/merges.txt",
+    "tokenizer/vocab.json": "tokenizer/vocab.json",
+    "unet/config.json": "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors": "unet/diffusion_pytorch_model.safetensors",
+    "vae/config.json": "vae/config.json",
+    "vae/diffusion_pytorch_model.fp16.safetensors": "vae/diffusion_pytorch_model.safetensors",
+}
 
 
 @contextmanager

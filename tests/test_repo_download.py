@@ -4,9 +4,6 @@ name never replaced, and one sentence for what is no diffusers pipeline."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
 from studio import cli
@@ -19,40 +16,7 @@ from studio.core.model_folders import LibraryFolder, ModelKind
 from studio.core.model_scan import scan
 from studio.core.paths import models_dir
 from studio.core.repo_download import download_repo
-
-INDEX = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.30.0",
-         "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
-         "tokenizer": ["transformers", "CLIPTokenizer"], "safety_checker": [None, None]}
-
-
-def tiny_pipeline_files() -> dict[str, bytes]:
-    """A small diffusers repository (not a real model): what is chosen and what is left."""
-    return {
-        "model_index.json": json.dumps(INDEX).encode(),
-        "README.md": b"# tiny",
-        "v1-5-pruned.safetensors": os.urandom(5000),  # the single-file copy: left
-        "unet/config.json": b'{"sample_size": 8}',
-        "unet/diffusion_pytorch_model.safetensors": os.urandom(1_000_000),
-        "unet/diffusion_pytorch_model.bin": os.urandom(3000),  # a duplicate in another format: left
-        "unet/diffusion_pytorch_model.fp16.safetensors": os.urandom(2000),  # a variant: left
-        "unet/diffusion_flax_model.msgpack": os.urandom(1000),  # Flax: left
-        "vae/config.json": b'{"latent_channels": 4}',
-        "vae/diffusion_pytorch_model.fp16.safetensors": os.urandom(200_000),  # only a variant: taken
-        "tokenizer/vocab.json": b'{"a": 0}',
-        "tokenizer/merges.txt": b"#version: 0.2\n",
-        "text_encoder_onnx/model.onnx": os.urandom(1000),  # not in the model_index: left
-    }
-
-
-EXPECTED = {  # where each chosen file lands in the folder
-    "model_index.json": "model_index.json",
-    "tokenizer/merges.txt": "tokenizer/merges.txt",
-    "tokenizer/vocab.json": "tokenizer/vocab.json",
-    "unet/config.json": "unet/config.json",
-    "unet/diffusion_pytorch_model.safetensors": "unet/diffusion_pytorch_model.safetensors",
-    "vae/config.json": "vae/config.json",
-    "vae/diffusion_pytorch_model.fp16.safetensors": "vae/diffusion_pytorch_model.safetensors",
-}
+from tests.download_server import TINY_PIPELINE_LAYOUT, tiny_pipeline_files
 
 
 @pytest.fixture(autouse=True)
@@ -77,9 +41,9 @@ def test_a_repo_downloads_as_a_diffusers_folder_with_what_a_pipeline_needs(hub, 
     events = []
     result = download_repo(parse_source("org/tiny-sd@v2"), tmp_path, on_progress=events.append, token="secret")
     assert result.path == tmp_path / "tiny-sd" and result.verified and result.sha256 is None
-    assert _files_in(result.path) == {local: files[path] for path, local in EXPECTED.items()}
+    assert _files_in(result.path) == {local: files[path] for path, local in TINY_PIPELINE_LAYOUT.items()}
     assert [p.name for p in tmp_path.iterdir()] == ["tiny-sd"]  # the staging folder became it
-    total = sum(len(files[path]) for path in EXPECTED)
+    total = sum(len(files[path]) for path in TINY_PIPELINE_LAYOUT)
     assert result.size == total
     assert events[0].done == 0 and events[-1].done == total == events[-1].total
     assert [e.done for e in events] == sorted(e.done for e in events) and {e.name for e in events} == {"tiny-sd"}
@@ -113,7 +77,7 @@ def test_cancel_keeps_the_staging_folder_which_the_library_skips_and_the_next_do
     assert hub.ranges_seen(f"/org/tiny-sd/resolve/main/{unet}") == [None, f"bytes={kept}-"]
     assert hub.ranges_seen("/org/tiny-sd/resolve/main/tokenizer/vocab.json") == [None]  # finished: not again
     assert events[0].resumed_from == events[0].done > kept
-    assert _files_in(result.path) == {local: files[path] for path, local in EXPECTED.items()}
+    assert _files_in(result.path) == {local: files[path] for path, local in TINY_PIPELINE_LAYOUT.items()}
     assert [p.name for p in tmp_path.iterdir()] == ["tiny-sd"]
 
 
@@ -198,4 +162,4 @@ def test_the_download_command_downloads_a_repo_into_checkpoints(hub, capsys):
     folder = models_dir() / "checkpoints" / "tiny-sd"
     assert out.strip() == str(folder)
     assert "1.2 MB of 1.2 MB" in err and "size and sha256 checked" in err
-    assert _files_in(folder) == {local: files[path] for path, local in EXPECTED.items()}
+    assert _files_in(folder) == {local: files[path] for path, local in TINY_PIPELINE_LAYOUT.items()}
