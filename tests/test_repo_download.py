@@ -15,7 +15,7 @@ from studio.core.errors import StudioError
 from studio.core.model_folders import LibraryFolder, ModelKind
 from studio.core.model_scan import scan
 from studio.core.paths import models_dir
-from studio.core.repo_download import download_repo
+from studio.core.repo_download import RepoFile, choose_files, download_repo
 from tests.download_server import TINY_PIPELINE_LAYOUT, tiny_pipeline_files
 
 
@@ -130,6 +130,20 @@ def test_a_component_with_only_onnx_weights_is_one_sentence(hub, tmp_path):
     hub.serve_repo("org/tiny-sd", files)
     with pytest.raises(StudioError, match="'unet' of this repository has no PyTorch weights"):
         download_repo(HubRepo("org/tiny-sd"), tmp_path)
+
+
+def test_pytorch_weights_are_taken_when_a_component_has_no_safetensors_but_never_openvino_or_flax():
+    paths = ["model_index.json", "text_encoder/config.json", "text_encoder/pytorch_model.bin",
+             "text_encoder/openvino_model.bin", "text_encoder/openvino_model.xml", "text_encoder/flax_model.msgpack",
+             "text_encoder/model.fp16.safetensors", "text_encoder/model.bf16.safetensors"]
+    files = {p: RepoFile(p, 1, None) for p in paths}
+    chosen = choose_files({"text_encoder": ["transformers", "CLIPTextModel"]}, files)
+    assert [(f.path, f.target) for f in chosen] == [
+        ("model_index.json", "model_index.json"), ("text_encoder/config.json", "text_encoder/config.json"),
+        ("text_encoder/model.fp16.safetensors", "text_encoder/model.safetensors")]
+    del files["text_encoder/model.fp16.safetensors"], files["text_encoder/model.bf16.safetensors"]
+    chosen = choose_files({"text_encoder": ["transformers", "CLIPTextModel"]}, files)
+    assert [f.path for f in chosen] == ["model_index.json", "text_encoder/config.json", "text_encoder/pytorch_model.bin"]
 
 
 @pytest.mark.parametrize(("status", "token", "message"), [

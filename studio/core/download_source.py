@@ -61,7 +61,8 @@ def hf_endpoint() -> str:
 
 
 def parse_source(text: str) -> DownloadSource | HubRepo:
-    """What ``text`` names: one file to fetch, or a whole repository; raises :class:`StudioError` with one sentence for anything else."""
+    """What ``text`` names: one file to fetch, or a whole repository; raises :class:`StudioError` with one
+    sentence for anything else."""
     text = text.strip()
     if not text:
         raise StudioError("Paste a Hugging Face id (org/repo), a file in it (org/repo/file.safetensors) or a "

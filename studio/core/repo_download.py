@@ -170,12 +170,12 @@ def _choose_weights(component: str, weights: list[RepoFile]) -> list[RepoFile]:
 
 def _weights_format(path: str) -> str | None:
     name = path.rsplit("/", 1)[-1]
+    if _OTHER_WEIGHTS.search(name):  # first: OpenVINO's weights are a .bin
+        return "other"
     if ".safetensors" in name:
         return "safetensors"
     if _TORCH.search(name):
         return "torch"
-    if _OTHER_WEIGHTS.search(name):
-        return "other"
     return None
 
 
