@@ -143,7 +143,8 @@ def test_pytorch_weights_are_taken_when_a_component_has_no_safetensors_but_never
         ("text_encoder/model.fp16.safetensors", "text_encoder/model.safetensors")]
     del files["text_encoder/model.fp16.safetensors"], files["text_encoder/model.bf16.safetensors"]
     chosen = choose_files({"text_encoder": ["transformers", "CLIPTextModel"]}, files)
-    assert [f.path for f in chosen] == ["model_index.json", "text_encoder/config.json", "text_encoder/pytorch_model.bin"]
+    assert [f.path for f in chosen] == ["model_index.json", "text_encoder/config.json",
+                                        "text_encoder/pytorch_model.bin"]
 
 
 @pytest.mark.parametrize(("status", "token", "message"), [

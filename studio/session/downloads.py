@@ -57,7 +57,7 @@ class ModelDownloads(QObject):
         def work() -> None:
             try:
                 result = download_model(source, folder, kind=kind, name=name.strip() or None, cancel=cancel,
-                                  on_progress=self._emit_progress, token=hub_token())
+                                        on_progress=self._emit_progress, token=hub_token())
             except DownloadCancelled:
                 self._emit(self.cancelled)
             except StudioError as exc:
