@@ -18,7 +18,7 @@ from PIL import Image
 from studio.core.atomic import atomic_write_bytes
 from studio.core.backends import BACKENDS
 from studio.core.download_source import parse_source
-from studio.core.downloads import DownloadProgress, describe_progress, download, hub_token
+from studio.core.downloads import DownloadProgress, describe_progress, hub_token
 from studio.core.control import ControlInput
 from studio.core.control_files import resolve_controlnet
 from studio.core.errors import GenerationCancelled, StudioError
@@ -38,6 +38,7 @@ from studio.core.model_scan import scan
 from studio.core.outputs import save_image, write_image
 from studio.core.paths import models_dir, outputs_dir
 from studio.core.preprocessors import PREPROCESSORS
+from studio.core.repo_download import download_model
 from studio.core.prompt_syntax import family_notices, prompt_notices
 from studio.core.request import GenerationRequest, check_strength
 from studio.core.samplers import SCHEDULER_NAMES
@@ -169,10 +170,13 @@ def _add_models(sub) -> None:
 
 
 def _add_download(sub) -> None:
-    down = sub.add_parser("download", help="download a model file into its models folder (resumes a cut-off one)")
-    down.add_argument("source", help="org/repo/file.safetensors, a huggingface.co file address or a download link")
+    down = sub.add_parser("download", help="download a model file, or a Hugging Face diffusers repository as a "
+                          "folder, into its models folder (resumes a cut-off one)")
+    down.add_argument("source", help="org/repo[@revision] (a diffusers folder), org/repo/file.safetensors, a "
+                      "huggingface.co file address or a download link")
     down.add_argument("--kind", required=True, choices=[kind.value for kind in ModelKind], help="the models folder")
-    down.add_argument("--name", default=None, help="save as this file name (default: the server's)")
+    down.add_argument("--name", default=None, help="save as this file (or folder) name (default: the server's, or "
+                      "the repository's)")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -490,10 +494,10 @@ def _download(args) -> int:
         sys.stderr.flush()
 
     try:
-        result = download(source, models_dir() / kind.value, kind=kind, name=args.name, on_progress=show,
+        result = download_model(source, models_dir() / kind.value, kind=kind, name=args.name, on_progress=show,
                           token=hub_token())
     except KeyboardInterrupt:
-        print("\ninterrupted: what arrived is kept as a .part file; run the same command to resume", file=sys.stderr)
+        print("\ninterrupted: what arrived is kept (as .part); run the same command to resume", file=sys.stderr)
         return 130
     finally:
         if shown:

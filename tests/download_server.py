@@ -1,10 +1,13 @@
 """A local HTTP server on 127.0.0.1 for download tests: files with Range support, Content-Length and a sha256
 ETag, Hugging Face-style redirects (``X-Linked-Size`` / ``X-Linked-Etag`` on the 302), and misbehaviour on
-request (a connection closed early, a wrong hash, a web page, a status code)."""
+request (a connection closed early, a wrong hash, a web page, a status code); whole repositories too, with the
+Hub API's file list (``/api/models/REPO/revision/REV``, sizes and LFS sha256s) beside their files."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -48,6 +51,23 @@ class DownloadServer:
     def serve(self, path: str, data: bytes = b"", **kwargs) -> str:
         self.files[path] = Served(data, **kwargs)
         return self.url(path)
+
+    def serve_repo(self, repo: str, files: dict[str, bytes], *, revision: str = "main",
+                   listed_sha256: dict[str, str] | None = None, **kwargs) -> None:
+        """Serve ``files`` as the repository ``repo`` at ``revision``: ``.safetensors``/``.bin`` files as LFS files
+        (listed with their sha256, or the one in ``listed_sha256``), the others as plain git files (no hash)."""
+        siblings = []
+        for path, data in files.items():
+            sibling = {"rfilename": path, "size": len(data), "blobId": hashlib.sha1(data).hexdigest()}
+            if path.endswith((".safetensors", ".bin")):
+                sha256 = (listed_sha256 or {}).get(path) or hashlib.sha256(data).hexdigest()
+                sibling["lfs"] = {"sha256": sha256, "size": len(data), "pointerSize": 134}
+            siblings.append(sibling)
+            self.serve(f"/{repo}/resolve/{revision}/{path}", data, etag=None, **kwargs)
+        info = {"_id": "0" * 24, "id": repo, "modelId": repo, "sha": "a" * 40, "private": False,
+                "siblings": siblings}
+        self.serve(f"/api/models/{repo}/revision/{revision}", json.dumps(info).encode(),
+                   content_type="application/json", etag=None)
 
     def ranges_seen(self, path: str) -> list[str | None]:
         return [s.range for s in self.seen if s.path == path]
@@ -116,6 +136,42 @@ def _handler(server: DownloadServer):
                 self.close_connection = True
 
     return Handler
+
+
+_TINY_INDEX = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.30.0",
+               "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+               "tokenizer": ["transformers", "CLIPTokenizer"], "safety_checker": [None, None]}
+
+
+def tiny_pipeline_files() -> dict[str, bytes]:
+    """A small diffusers repository to serve with :meth:`DownloadServer.serve_repo` (not a real model): files a
+    pipeline needs and duplicates, variants and other formats it does not."""
+    return {
+        "model_index.json": json.dumps(_TINY_INDEX).encode(),
+        "README.md": b"# tiny",
+        "v1-5-pruned.safetensors": os.urandom(5000),  # the single-file copy: left
+        "unet/config.json": b'{"sample_size": 8}',
+        "unet/diffusion_pytorch_model.safetensors": os.urandom(1_000_000),
+        "unet/diffusion_pytorch_model.bin": os.urandom(3000),  # a duplicate in another format: left
+        "unet/diffusion_pytorch_model.fp16.safetensors": os.urandom(2000),  # a variant: left
+        "unet/diffusion_flax_model.msgpack": os.urandom(1000),  # Flax: left
+        "vae/config.json": b'{"latent_channels": 4}',
+        "vae/diffusion_pytorch_model.fp16.safetensors": os.urandom(200_000),  # only a variant: taken
+        "tokenizer/vocab.json": b'{"a": 0}',
+        "tokenizer/merges.txt": b"#version: 0.2\n",
+        "text_encoder_onnx/model.onnx": os.urandom(1000),  # not in the model_index: left
+    }
+
+
+TINY_PIPELINE_LAYOUT = {  # where each file of tiny_pipeline_files that a pipeline needs lands in the folder
+    "model_index.json": "model_index.json",
+    "tokenizer/merges.txt": "tokenizer/merges.txt",
+    "tokenizer/vocab.json": "tokenizer/vocab.json",
+    "unet/config.json": "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors": "unet/diffusion_pytorch_model.safetensors",
+    "vae/config.json": "vae/config.json",
+    "vae/diffusion_pytorch_model.fp16.safetensors": "vae/diffusion_pytorch_model.safetensors",
+}
 
 
 @contextmanager

@@ -267,10 +267,9 @@ def test_what_can_be_pasted(text, url, name):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("", "Paste a Hugging Face file"),
-    ("stabilityai/sdxl-turbo", "is a whole repository"),
+    ("", "Paste a Hugging Face id"),
     ("ftp://example.com/x.safetensors", "not a download link"),
-    ("just words", "neither a Hugging Face file"),
+    ("just words", "neither a Hugging Face id or file"),
 ])
 def test_what_cannot_be_pasted(text, message):
     with pytest.raises(StudioError, match=message):
@@ -287,10 +286,11 @@ def test_the_download_command_prints_progress_and_the_path(download_server, lora
     assert "inked" in capsys.readouterr().out
 
 
-def test_the_download_command_refuses_with_one_sentence(download_server, lora_bytes, capsys):
+def test_the_download_command_refuses_with_one_sentence(download_server, lora_bytes, capsys, monkeypatch):
     url = download_server.serve("/files/ink.safetensors", lora_bytes, cut_after=100_000)
     assert cli.main(["download", url, "--kind", "loras"]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1].startswith("error: The download of 'ink.safetensors' stopped at 0.1 MB")
+    monkeypatch.setenv("HF_ENDPOINT", download_server.url(""))
     assert cli.main(["download", "org/repo", "--kind", "checkpoints"]) == 2
-    assert "is a whole repository" in capsys.readouterr().err
+    assert "There is no 'org/repo' on Hugging Face (HTTP 404)" in capsys.readouterr().err

@@ -7,9 +7,9 @@ Understood forms:
 - any other ``http(s)://`` link, such as civitai's ``/api/download/models/N``, whose file name may only come
   with the answer (its ``Content-Disposition``).
 
-A bare ``org/repo`` is a whole diffusers repository: the model list loads those by id (into the Hugging Face
-cache); here one file is downloaded, so it is answered with a sentence saying how to name one. The Hugging Face
-address is ``HF_ENDPOINT`` when set (huggingface_hub's convention; the tests point it at a local server).
+A bare ``org/repo`` (optionally ``org/repo@revision``) is a whole diffusers repository, downloaded as a folder
+(``core.repo_download``). The Hugging Face address is ``HF_ENDPOINT`` when set (huggingface_hub's convention; the
+tests point it at a local server).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from studio.core.sources import is_hub_id
 
 HF_ENDPOINT = "https://huggingface.co"
 _HF_FILE = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)/(?P<file>[^:?#]+\.\w+)$")
+_HF_REPO = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<rev>[\w./-]+))?$")
 _HF_URL_PATH = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/(?:resolve|blob)/(?P<rev>[^/]+)/(?P<file>.+)$")
 
 
@@ -35,28 +36,46 @@ class DownloadSource:
 
     @property
     def label(self) -> str:
-        return f"{self.hub_repo}/{self.filename}" if self.hub_repo else self.url
+        if self.hub_repo:
+            return f"{self.hub_repo}/{self.filename}" if self.filename else self.hub_repo
+        return self.url
+
+
+@dataclass(frozen=True)
+class HubRepo:
+    """A whole Hugging Face repository at one revision."""
+
+    repo: str
+    revision: str = "main"
+
+    @property
+    def label(self) -> str:
+        return self.repo if self.revision == "main" else f"{self.repo}@{self.revision}"
+
+    def file(self, path: str) -> DownloadSource:
+        return _hub_file(self.repo, self.revision, path)
 
 
 def hf_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "").rstrip("/") or HF_ENDPOINT
 
 
-def parse_source(text: str) -> DownloadSource:
-    """The URL to fetch for ``text``; raises :class:`StudioError` with one sentence for anything else."""
+def parse_source(text: str) -> DownloadSource | HubRepo:
+    """What ``text`` names: one file to fetch, or a whole repository; raises :class:`StudioError` with one
+    sentence for anything else."""
     text = text.strip()
     if not text:
-        raise StudioError("Paste a Hugging Face file (org/repo/file.safetensors) or a download link.")
+        raise StudioError("Paste a Hugging Face id (org/repo), a file in it (org/repo/file.safetensors) or a "
+                          "download link.")
     if "://" in text:
         return _from_url(text)
-    if is_hub_id(text):
-        raise StudioError(
-            f"'{text}' is a whole repository: choose it in the model list (Hugging Face model id…) to load it by "
-            "id, or name one of its files here, such as org/repo/model.safetensors."
-        )
+    repo = _HF_REPO.match(text)
+    if repo and is_hub_id(repo["repo"]):
+        return HubRepo(repo["repo"], repo["rev"] or "main")
     match = _HF_FILE.match(text.replace("\\", "/"))
     if not match:
-        raise StudioError(f"'{text}' is neither a Hugging Face file (org/repo/file.safetensors) nor a link.")
+        raise StudioError(f"'{text}' is neither a Hugging Face id or file (org/repo, org/repo/file.safetensors) "
+                          "nor a link.")
     return _hub_file(match["repo"], "main", match["file"])
 
 

@@ -79,8 +79,8 @@ class DownloadProgress:
 class DownloadResult:
     path: Path
     size: int
-    sha256: str
-    verified: bool  # the server announced a sha256 and the file matched it
+    sha256: str | None  # None for a folder (each of its files was checked on its own)
+    verified: bool  # the server announced a sha256 and the file matched it (a folder: every weights file)
     note: str | None = None  # a sentence worth telling (the pickle rule, a kind that looks wrong)
 
 
@@ -141,16 +141,8 @@ def download(source: DownloadSource, folder: Path, *, kind: ModelKind | None = N
     log.info("Downloading %s into %s as %s (from byte %d)", source.url, folder, filename, offset)
     final = folder / filename
     part = part_path(final)
-    with answer:
-        digest, done, total = _receive(answer, part, filename, offset, cancel, on_progress)
-    sha256 = digest.hexdigest()
+    sha256, done, verified = _receive_checked(answer, part, filename, offset, cancel, on_progress)
     try:
-        if total is not None and done != total:
-            raise StudioError(f"'{filename}' has {describe_size(done)}, not the {describe_size(total)} the server "
-                              "announced; it was deleted.")
-        if answer.sha256 and sha256 != answer.sha256:
-            raise StudioError(f"'{filename}' arrived damaged: its sha256 differs from the one the server gives; "
-                              "it was deleted, download it again.")
         note = check_downloaded(part, filename, kind)
     except StudioError:
         part.unlink(missing_ok=True)
@@ -161,8 +153,52 @@ def download(source: DownloadSource, folder: Path, *, kind: ModelKind | None = N
         raise StudioError(f"A file named '{filename}' appeared in {folder} meanwhile; it was not replaced, and the "
                           f"download is kept as '{part.name}'.") from None
     log.info("Downloaded %s (%d bytes, sha256 %s, %s)", final, done, sha256,
-             "verified" if answer.sha256 else "no hash announced")
-    return DownloadResult(final, done, sha256, bool(answer.sha256), note)
+             "verified" if verified else "no hash announced")
+    return DownloadResult(final, done, sha256, verified, note)
+
+
+def fetch_part(source: DownloadSource, part: Path, name: str, *, size: int | None = None,
+               sha256: str | None = None, cancel: CancelToken | None = None,
+               on_progress: Callable[[DownloadProgress], None] | None = None,
+               token: str | None = None) -> tuple[str, int, bool]:
+    """Download ``source`` into the file ``part`` (resuming what is in it), checked against the ``size`` and
+    ``sha256`` given (a repository's file list) or else the server's; its sha256, size and whether a hash was
+    checked. ``part`` keeps its name: the caller publishes it."""
+    part.parent.mkdir(parents=True, exist_ok=True)
+    offset = part.stat().st_size if part.exists() else 0
+    answer = _Fetcher(source, token).open(offset)
+    answer.total = size if size is not None else answer.total
+    answer.sha256 = sha256 or answer.sha256
+    return _receive_checked(answer, part, name, offset, cancel, on_progress)
+
+
+def _receive_checked(answer: "_Answer", part: Path, filename: str, offset: int, cancel: CancelToken | None,
+                    on_progress: Callable[[DownloadProgress], None] | None) -> tuple[str, int, bool]:
+    """Receive ``answer`` into ``part`` and check its size and hash; a file failing a check is deleted."""
+    with answer:
+        digest, done, total = _receive(answer, part, filename, offset, cancel, on_progress)
+    sha256 = digest.hexdigest()
+    try:
+        if total is not None and done != total:
+            raise StudioError(f"'{filename}' has {describe_size(done)}, not the {describe_size(total)} the server "
+                              "announced; it was deleted.")
+        if answer.sha256 and sha256 != answer.sha256:
+            raise StudioError(f"'{filename}' arrived damaged: its sha256 differs from the one the server gives; "
+                              "it was deleted, download it again.")
+    except StudioError:
+        part.unlink(missing_ok=True)
+        raise
+    return sha256, done, bool(answer.sha256)
+
+
+def fetch_bytes(source: DownloadSource, limit: int, *, token: str | None = None) -> bytes:
+    """The whole (small) answer for ``source``, such as a Hub API listing; failures are the same sentences."""
+    with _Fetcher(source, token).open(0) as answer:
+        data = answer.read(limit + 1)
+    if len(data) > limit:
+        raise StudioError(f"{urlsplit(source.url).hostname} sent more than {describe_size(limit)} for "
+                          f"'{source.label}'.")
+    return data
 
 
 def _file_name(wanted: str | None, server_name: str) -> str:
@@ -335,7 +371,7 @@ def _receive(answer: _Answer, part: Path, filename: str, offset: int, cancel: Ca
         f.truncate(start)  # a server that ignores Range sends everything again
         for block in iter(lambda: f.read(CHUNK), b""):
             digest.update(block)
-        meter = _Meter(filename, start, total, on_progress, resumed_from=start if offset else 0)
+        meter = ProgressMeter(filename, start, total, on_progress, resumed_from=start if offset else 0)
         done = start
         try:
             while True:
@@ -369,7 +405,7 @@ def _check_room(folder: Path, needed: int, filename: str) -> None:
                           f"in {folder}.")
 
 
-class _Meter:
+class ProgressMeter:
     """Progress reports with a speed measured over the last few seconds."""
 
     def __init__(self, name: str, done: int, total: int | None, report, *, resumed_from: int) -> None:

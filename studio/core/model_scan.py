@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.downloads import PART_SUFFIX
 from studio.core.errors import StudioError
 from studio.core.fewstep import Detection, detect, detect_source
 from studio.core.file_cache import FileCache
@@ -133,7 +134,8 @@ def find_entry(entries: Iterable[ModelEntry], kind: ModelKind, name: str) -> Mod
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    """Model files and diffusers folders below ``root``, depth first; hidden entries and broken links skipped."""
+    """Model files and diffusers folders below ``root``, depth first; hidden entries, broken links and ``.part``
+    folders skipped."""
     try:
         with os.scandir(root) as items:
             entries = sorted(items, key=lambda e: e.name)
@@ -145,6 +147,8 @@ def _walk(root: Path) -> Iterator[Path]:
         path = Path(item.path)
         try:
             if item.is_dir():
+                if item.name.endswith(PART_SUFFIX):
+                    continue  # a diffusers folder still downloading (core.repo_download)
                 if (path / "model_index.json").is_file():
                     yield path
                 else:

@@ -14,10 +14,11 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.core.cancel import CancelToken
 from studio.core.download_source import parse_source
-from studio.core.downloads import DownloadCancelled, download, hub_token
+from studio.core.downloads import DownloadCancelled, hub_token
 from studio.core.errors import StudioError
 from studio.core.model_folders import ModelKind
 from studio.core.paths import models_dir
+from studio.core.repo_download import download_model
 from studio.session.observable import observable
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,15 @@ class ModelDownloads(QObject):
 
         def work() -> None:
             try:
-                result = download(source, folder, kind=kind, name=name.strip() or None, cancel=cancel,
-                                  on_progress=self._emit_progress, token=hub_token())
+                result = download_model(source, folder, kind=kind, name=name.strip() or None, cancel=cancel,
+                                        on_progress=self._emit_progress, token=hub_token())
             except DownloadCancelled:
                 self._emit(self.cancelled)
             except StudioError as exc:
-                log.info("Download of %s refused: %s", source.url, exc)
+                log.info("Download of %s refused: %s", source.label, exc)
                 self._emit(self.failed, str(exc))
             except Exception as exc:  # noqa: BLE001 - a bug: one sentence for the user, the traceback in the log
-                log.exception("Download of %s failed", source.url)
+                log.exception("Download of %s failed", source.label)
                 self._emit(self.failed, f"The download failed unexpectedly ({type(exc).__name__}); details in the log.")
             else:
                 self._emit(self.finished, result)

@@ -25,7 +25,7 @@ class DownloadBinding:
         self.get_model_action.setToolTip("Well-known models to start with (SD 1.5, SDXL), with their sizes")
         self.get_model_action.triggered.connect(self.show_starters)
         self.download_action = QAction("&Download a model…", window, objectName="downloadModelAction")
-        self.download_action.setToolTip("Paste a Hugging Face file (org/repo/file.safetensors) or a download link")
+        self.download_action.setToolTip("Paste a Hugging Face id (org/repo), a file in it or a download link")
         self.download_action.triggered.connect(self.show_dialog)
         menu.addAction(self.get_model_action)
         menu.addAction(self.download_action)

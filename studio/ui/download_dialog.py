@@ -1,8 +1,10 @@
-"""The "Download a model" dialog: paste a Hugging Face file or a link, pick the kind, watch it come.
+"""The "Download a model" dialog: paste a Hugging Face id, a file in a repository or a link, pick the kind, watch
+it come.
 
 A non-modal view of the window's :class:`ModelDownloads`: a progress bar with MB, speed and time left, Cancel,
-and Download again, which resumes from where a cancel or a broken connection stopped. A finished file lands in
-the kind's own models folder, where the library (watching it) lists it.
+and Download again, which resumes from where a cancel or a broken connection stopped. A finished file (or, for a
+Hugging Face id, a diffusers folder) lands in the kind's own models folder, where the library (watching it)
+lists it.
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ class DownloadDialog(QDialog):
         self.setMinimumWidth(560)
         self._downloads = downloads
         self.source_edit = QLineEdit(objectName="downloadSourceEdit")
-        self.source_edit.setPlaceholderText("org/repo/model.safetensors, or a download link")
-        self.source_edit.setToolTip("A file in a Hugging Face repository (org/repo/file.safetensors or its "
-                                    "huggingface.co address), or any direct link (civitai's download links too)")
+        self.source_edit.setPlaceholderText("org/repo, org/repo/model.safetensors, or a download link")
+        self.source_edit.setToolTip("A Hugging Face id (org/repo, or org/repo@revision: the whole diffusers "
+                                    "pipeline, as a folder), a file in a repository (org/repo/file.safetensors or "
+                                    "its huggingface.co address), or any direct link (civitai's download links too)")
         self.kind_combo = QComboBox(objectName="downloadKindCombo")
         for kind in ModelKind:
             self.kind_combo.addItem(kind.label, kind.value)
-        self.name_edit = QLineEdit(objectName="downloadNameEdit", placeholderText="(the server's file name)")
+        self.name_edit = QLineEdit(objectName="downloadNameEdit",
+                                   placeholderText="(the server's file name, or the repository's)")
         self.folder_label = QLabel(objectName="downloadFolderLabel",
                                    textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress_bar = QProgressBar(objectName="downloadProgressBar", textVisible=False)

@@ -1,6 +1,7 @@
 """Model downloads in the window (scripted engine, a local HTTP server): the dialog downloads into the models
 folder with progress and the library lists the file; cancel and resume; offline is one sentence; the "Get a
-model" guide lists starter models with sizes and downloads one."""
+model" guide lists starter models with sizes and downloads one; a Hugging Face id downloads as a diffusers
+folder, which the library lists."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from studio.core.model_folders import ModelKind
 from studio.core.paths import models_dir
 from studio.core.starter_models import STARTER_MODELS
 from studio.ui.model_picker import GET_MODEL
+from tests.download_server import TINY_PIPELINE_LAYOUT, tiny_pipeline_files
 from tests.model_files import kohya_lora_shapes, write_safetensors
 from tests.ui.conftest import TIMEOUT, wait_ready
 from tests.ui.fakes import FakeEngine
@@ -64,6 +66,23 @@ def test_the_dialog_downloads_with_progress_and_the_library_lists_the_file(windo
     assert window.status.currentMessage() == "Downloaded ink.safetensors."
 
 
+def test_the_dialog_downloads_a_hugging_face_id_as_a_diffusers_folder(window, qtbot, download_server,
+                                                                       monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", download_server.url(""))
+    files = tiny_pipeline_files()
+    download_server.serve_repo("org/tiny-sd", files)
+    dialog = window.library_binding.downloads.show_dialog()
+    dialog.set_request("org/tiny-sd", ModelKind.CHECKPOINT)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Downloaded"), timeout=TIMEOUT)
+    folder = models_dir() / "checkpoints" / "tiny-sd"
+    assert dialog.status.text() == f"Downloaded tiny-sd into {folder.parent} (size and sha256 checked)."
+    assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
+    assert {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == {
+        local: files[path] for path, local in TINY_PIPELINE_LAYOUT.items()}
+    qtbot.waitUntil(lambda: _names(window, ModelKind.CHECKPOINT) == ["tiny-sd"], timeout=TIMEOUT)
+
+
 def test_cancel_then_resume_in_the_dialog(window, qtbot, download_server, lora_bytes):
     url = download_server.serve("/files/ink.safetensors", lora_bytes, hold_after=200_000)
     served = download_server.files["/files/ink.safetensors"]
@@ -92,9 +111,9 @@ def test_cancel_then_resume_in_the_dialog(window, qtbot, download_server, lora_b
 def test_offline_and_bad_input_are_one_sentence_and_the_dialog_keeps_working(window, qtbot, monkeypatch,
                                                                                download_server, lora_bytes):
     dialog = window.library_binding.downloads.show_dialog()
-    dialog.set_request("stabilityai/sdxl-turbo", ModelKind.CHECKPOINT)
+    dialog.set_request("just words", ModelKind.CHECKPOINT)
     dialog.start()
-    assert "is a whole repository" in dialog.status.text() and dialog.start_button.isEnabled()
+    assert "is neither a Hugging Face id or file" in dialog.status.text() and dialog.start_button.isEnabled()
 
     real = socket.getaddrinfo
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: (
