@@ -79,3 +79,20 @@ def test_unknown_fields_from_a_newer_version_are_ignored(store):
     document["jobs"][0]["priority"] = 3
     path.write_text(json.dumps(document))
     assert store.load().jobs == (job("00000000000a"),)
+
+
+def test_control_layers_and_the_image_prompt_keep_their_images(store):
+    from PIL import Image
+
+    from studio.core.control import ControlInput
+    from studio.core.image_prompt import ImagePrompt
+
+    picture, drawing = Image.new("RGB", (8, 6), "red"), Image.new("RGBA", (6, 8), (255, 255, 255, 128))
+    request = GenerationRequest(prompt="x", seed=1, control=(ControlInput("canny", image=drawing, weight=0.5),),
+                                image_prompt=ImagePrompt("ip-adapter_sd15", image=picture, scale=0.6))
+    store.save([StoredJob("00000000000a", request)])
+    (loaded,) = store.load().jobs
+    unit, prompt = loaded.request.control[0], loaded.request.image_prompt
+    assert (unit.model, unit.weight, prompt.adapter, prompt.scale) == ("canny", 0.5, "ip-adapter_sd15", 0.6)
+    assert loaded.request.control[0].image.tobytes() == drawing.tobytes()
+    assert loaded.request.image_prompt.image.tobytes() == picture.tobytes()
