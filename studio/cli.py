@@ -28,6 +28,8 @@ from studio.core.fewstep import PRESETS
 from studio.core.hires import BUILTIN_UPSCALERS, PIXEL_UPSCALERS, HiresPass
 from studio.core.image_formats import check_writable_file, check_writable_folder, output_format
 from studio.core.image_io import load_image, load_mask
+from studio.core.image_prompt import ImagePrompt
+from studio.core.image_prompt_files import resolve_ipadapter
 from studio.core.jobs import image_job
 from studio.core.logs import setup_logging
 from studio.core.mask import is_empty
@@ -116,6 +118,12 @@ def _add_generate(sub) -> None:
     control.add_argument("--control-end", action=_ControlFlag, type=float, metavar="F", help="where it ends (default 1)")
     control.add_argument("--preprocessor", action=_ControlFlag, choices=PREPROCESSORS,
                          help="turns the image into a control map (default none: the image is the map)")
+    image_prompt = gen.add_argument_group("image prompt (IP-Adapter)")
+    image_prompt.add_argument("--ip-adapter", default=None, metavar="NAME_OR_PATH",
+                              help="an IP-Adapter from the ipadapter models folder, or its file; its image encoder "
+                              "is found in the clip_vision folder or beside the file (image_encoder/)")
+    image_prompt.add_argument("--ip-image", type=Path, default=None, metavar="IMG", help="the image prompt")
+    image_prompt.add_argument("--ip-scale", type=float, default=1.0, metavar="S", help="its strength (default 1)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
     gen.add_argument("--backend", choices=BACKENDS, default=None,
@@ -217,6 +225,16 @@ def _controls(args) -> tuple[ControlInput, ...]:
     return tuple(layers)
 
 
+def _image_prompt(args) -> ImagePrompt | None:
+    """The image prompt the flags ask for, its image loaded and its adapter found."""
+    if args.ip_adapter is None and args.ip_image is None:
+        return None
+    if args.ip_adapter is None or args.ip_image is None:
+        raise StudioError("--ip-adapter and --ip-image go together: the adapter and the image it reads.")
+    resolve_ipadapter(args.ip_adapter, configured_folders())  # before the model loads
+    return ImagePrompt(adapter=args.ip_adapter, image=load_image(args.ip_image), scale=args.ip_scale)
+
+
 def _hires(args) -> HiresPass | None:
     """The hires pass the flags ask for: on with --hires-scale or --hires-size."""
     tuning = {"--hires-strength": args.hires_strength, "--hires-steps": args.hires_steps, "--upscaler": args.upscaler,
@@ -308,6 +326,7 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
         hires=_hires(args),
         vae=args.vae,
         control=_controls(args),
+        image_prompt=_image_prompt(args),
     )
     template.validate()
     resolve_loras(lora_refs(template.prompt, template.negative_prompt), configured_folders())  # before the load

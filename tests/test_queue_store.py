@@ -102,3 +102,18 @@ def test_control_layers_come_back_with_their_images_and_a_missing_image_fails_on
     assert not loaded.damaged and loaded.jobs[0].request.control[0].image is None
     with pytest.raises(StudioError, match="Control layer 1 has no control image"):
         loaded.jobs[0].request.validate()
+def test_control_layers_and_the_image_prompt_keep_their_images(store):
+    from PIL import Image
+
+    from studio.core.control import ControlInput
+    from studio.core.image_prompt import ImagePrompt
+
+    picture, drawing = Image.new("RGB", (8, 6), "red"), Image.new("RGBA", (6, 8), (255, 255, 255, 128))
+    request = GenerationRequest(prompt="x", seed=1, control=(ControlInput("canny", image=drawing, weight=0.5),),
+                                image_prompt=ImagePrompt("ip-adapter_sd15", image=picture, scale=0.6))
+    store.save([StoredJob("00000000000a", request)])
+    (loaded,) = store.load().jobs
+    unit, prompt = loaded.request.control[0], loaded.request.image_prompt
+    assert (unit.model, unit.weight, prompt.adapter, prompt.scale) == ("canny", 0.5, "ip-adapter_sd15", 0.6)
+    assert loaded.request.control[0].image.tobytes() == drawing.tobytes()
+    assert loaded.request.image_prompt.image.tobytes() == picture.tobytes()

@@ -23,9 +23,15 @@ def is_diffusers_folder(path: Path) -> bool:
 
 def controlnets(folders: list[LibraryFolder]) -> dict[str, Path]:
     """Name -> file or diffusers folder, sorted by name; the first folder with a name wins."""
+    return models_of_kind(folders, ModelKind.CONTROLNET)
+
+
+def models_of_kind(folders: list[LibraryFolder], kind: ModelKind) -> dict[str, Path]:
+    """Name -> file or diffusers folder in the ``kind`` folders, sorted by name; the first folder with a name wins
+    (ControlNets, IP-Adapters and CLIP vision encoders are all laid out so)."""
     found: dict[str, Path] = {}
     for folder in folders:
-        if folder.kind is ModelKind.CONTROLNET:
+        if folder.kind is kind:
             for name, path in _walk(folder.path, ""):
                 found.setdefault(name, path)
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))

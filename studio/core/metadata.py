@@ -29,6 +29,7 @@ from PIL.PngImagePlugin import PngInfo
 from studio.core.control import format_control, parse_control
 from studio.core.hires import HiresPass
 from studio.core.image_io import open_image
+from studio.core.image_prompt import image_prompt_fields, image_prompt_from, is_ip_adapter_unit
 from studio.core.recipe import CheckedRecipe, Recipe, check_recipe, required_fields
 from studio.core.request import MAX_CLIP_SKIP, GenerationRequest
 from studio.core.samplers import sampler_label, scheduler_from_label
@@ -96,6 +97,7 @@ def format_parameters(recipe: Recipe) -> str:
         "Lora hashes": recipe.lora_hashes or None,
         "TI hashes": recipe.ti_hashes or None,
         **{f"ControlNet {i}": format_control(unit) for i, unit in enumerate(recipe.control)},
+        **(image_prompt_fields(recipe.image_prompt) if recipe.image_prompt is not None else {}),
         "Version": f"{APP_TAG} {recipe.app_version}".strip(),
     }
     params = ", ".join(f"{key}: {_quote(value)}" for key, value in fields.items() if value is not None)
@@ -331,6 +333,10 @@ def check_parameters(text: str) -> CheckedRecipe:
     if hires is not None:
         data["hires"] = asdict(hires)  # checked like every other field
     units = [parse_control(fields[key]) for key in fields if re.fullmatch(r"ControlNet \d+", key)]
+    image_prompt = image_prompt_from(fields, units)
+    if image_prompt is not None:
+        data["image_prompt"] = image_prompt
+    units = [unit for unit in units if not is_ip_adapter_unit(unit)]
     if units:
         data["control"] = units
     tiled_refine = _tiled_refine_from(fields) if mode == "img2img" else None

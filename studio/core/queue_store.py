@@ -3,9 +3,9 @@
 ``<root>/queue/queue.json`` lists the jobs in order: each one's request (its seed already chosen), how it is
 fitted to the model, and whether it failed. A job made from the canvas has snapshots of the canvas image and
 mask it was queued with, ``job-<id>-source.png`` and ``job-<id>-mask.png`` beside the list, written once when
-the job is queued and removed when it leaves the queue. Control layers' images go to the control-image store
-(``core/control_store``, by content, as recipes keep them) and the list names them by key. The list is written
-atomically after its snapshots, so a crash leaves the previous complete list readable.
+the job is queued and removed when it leaves the queue; its control and image prompt images are kept in the
+control image store (:mod:`studio.core.control_store`) and named by key, as recipes name them. The list is
+written atomically after its snapshots, so a crash leaves the previous complete list readable.
 
 Nothing here is ever a reason to delete: a damaged ``queue.json`` is set aside, and a save removes only the
 snapshots of jobs that this store listed or wrote itself and that the new list no longer names.
@@ -26,6 +26,7 @@ from studio.core.atomic import atomic_create_bytes, atomic_write_text, clean_sta
 from studio.core.control import ControlInput
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
+from studio.core.image_prompt import ImagePrompt
 from studio.core.paths import studio_home
 from studio.core.request import GenerationRequest
 
@@ -115,7 +116,9 @@ def _job_to_json(job: StoredJob) -> dict[str, Any]:
     request = {f.name: getattr(job.request, f.name) for f in fields(GenerationRequest) if f.name not in _IMAGES}
     if job.request.hires is not None:
         request["hires"] = {f.name: getattr(job.request.hires, f.name) for f in fields(HiresPass)}
-    request["control"] = [_control_to_json(unit) for unit in job.request.control]
+    request["control"] = [_with_image_key(unit) for unit in job.request.control]
+    if job.request.image_prompt is not None:
+        request["image_prompt"] = _with_image_key(job.request.image_prompt)
     return {"id": job.id, "request": request, "snapshots": list(job.snapshots), "only_masked": job.only_masked,
             "padding": job.padding, "failure": job.failure}
 
@@ -138,28 +141,6 @@ def _job_from_json(item: Any) -> StoredJob:
     )
 
 
-def _control_to_json(unit: ControlInput) -> dict[str, Any]:
-    values = {f.name: getattr(unit, f.name) for f in fields(ControlInput) if f.name != "image"}
-    if unit.image is not None:
-        values["image_key"] = control_store.store(unit.image)
-    return values
-
-
-def _control_from_json(data: Any) -> ControlInput:
-    """A control layer with its image from the store; a missing image leaves it None, so that job alone fails
-    when it runs (its request's validation says which layer has no image)."""
-    unit = ControlInput(**_checked(ControlInput, data, skip=("image",)))
-    if not unit.image_key:
-        return unit
-    try:
-        image = control_store.load(unit.image_key)
-    except StudioError:
-        log.warning("The control image %s of a queued job is not in the store", unit.image_key)
-        image = None
-    return ControlInput(**{f.name: getattr(unit, f.name) for f in fields(ControlInput)} | {"image": image,
-                                                                                          "image_key": ""})
-
-
 def _checked(record: type, data: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """``data``'s fields of ``record``, each of the type the record declares; unknown keys (a newer version's
     additions) are dropped. Values are checked for type only: the request's own validation judges them."""
@@ -170,13 +151,35 @@ def _checked(record: type, data: Any, skip: tuple[str, ...] = ()) -> dict[str, A
     for name, value in values.items():
         if hints[name] == HiresPass | None:
             values[name] = None if value is None else HiresPass(**_checked(HiresPass, value))
+        elif hints[name] == ImagePrompt | None:
+            values[name] = None if value is None else _with_image(ImagePrompt, value)
         elif hints[name] == tuple[ControlInput, ...]:
             if not isinstance(value, list):
-                raise TypeError(f"{name} is not a list")
-            values[name] = tuple(_control_from_json(unit) for unit in value)
+                raise TypeError("the control layers are not a list")
+            values[name] = tuple(_with_image(ControlInput, unit) for unit in value)
         else:
             values[name] = _typed(value, hints[name])
     return values
+
+
+def _with_image_key(record: ControlInput | ImagePrompt) -> dict[str, Any]:
+    """A control layer or image prompt as JSON values, its image stored and named by key."""
+    values = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "image"}
+    if record.image is not None:
+        values["image_key"] = control_store.store(record.image)
+    return values
+
+
+def _with_image(record: type, data: Any) -> Any:
+    """A control layer or image prompt as :func:`_with_image_key` wrote it, its image loaded (none when the
+    store no longer has it: the request's check then says the image is missing)."""
+    values = _checked(record, data, skip=("image",))
+    try:
+        image = control_store.load(values["image_key"]) if values.get("image_key") else None
+    except StudioError:
+        log.warning("The image %s of a queued job is not in the control image store", values.get("image_key"))
+        image = None
+    return record(**values | {"image_key": ""}, image=image)  # a request holds its images, not their keys
 
 
 def _typed(value: Any, kind: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 from studio.core.control import ControlInput
 from studio.core.errors import StudioError
 from studio.core.hires import HiresPass
+from studio.core.image_prompt import ImagePrompt
 from studio.core.text import is_valid_text
 from studio.core.tiles import TiledRefine
 
@@ -55,15 +56,18 @@ class Recipe:
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
     control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)
+    image_prompt: ImagePrompt | None = None  # its image by key in the control store (no image)
     tiled_refine: TiledRefine | None = None  # an upscaled picture refined in tiles; width/height are the picture's
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as JSON values; control units, when there are any, as a list without their images (a
-        recipe names them by key)."""
+        """The fields as JSON values; control units, when there are any, as a list without their images, and
+        the image prompt without its image (a recipe names them by key)."""
         data = asdict(self)
         units = data.pop("control")
         if units:
             data["control"] = [{k: v for k, v in unit.items() if k != "image"} for unit in units]
+        if data["image_prompt"] is not None:
+            data["image_prompt"].pop("image")
         return data
 
     @classmethod

@@ -8,6 +8,7 @@ from enum import Enum
 from PIL import Image
 
 from studio.core.control import ControlInput, check_controls
+from studio.core.image_prompt import ImagePrompt
 from studio.core.errors import StudioError
 from studio.core.extra_networks import lora_refs, unsupported_network_refusal
 from studio.core.hires import HiresPass
@@ -52,6 +53,7 @@ class GenerationRequest:
     hires: HiresPass | None = None
     vae: str = ""  # a VAE file's name in the VAE folders; "" = the model's own
     control: tuple[ControlInput, ...] = ()  # ControlNet layers, applied in every pass
+    image_prompt: ImagePrompt | None = None  # an IP-Adapter image prompt, applied in every pass
 
     @property
     def mode(self) -> Mode:
@@ -111,6 +113,8 @@ class GenerationRequest:
         if refusal:
             raise StudioError(refusal)
         check_controls(self.control)
+        if self.image_prompt is not None:
+            self.image_prompt.validate()
         if self.hires is not None:
             if self.init_image is not None:
                 raise StudioError("Hires fix is for text-to-image; turn it off to work on an image.")

@@ -31,6 +31,7 @@ from studio.core.upscaler_files import resolve_upscaler, upscaler_dirs
 from studio.engine import memory, openvino_backend, passes, tiled_refine
 from studio.engine.adapters import LoraAdapters
 from studio.engine.control import ControlNets, make_pipeline
+from studio.engine.image_prompts import ImagePrompts
 from studio.engine.embeddings import TextualInversions
 from studio.engine.devices import DeviceChoice, choose_device, use_channels_last
 from studio.engine.interrupt import Interrupted, interruptible
@@ -97,6 +98,7 @@ class Engine:
         self._embeddings = TextualInversions(loaded.pipe)
         self._vae = VaeChoice(loaded.pipe)
         self._control = ControlNets(loaded.pipe, loaded.family, self.device.device)
+        self._image_prompts = ImagePrompts(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         self._fewstep = detect_source(source, dict(self._base_scheduler.config))
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
@@ -111,6 +113,7 @@ class Engine:
         self._pipes = {}
         self._previewer = None
         self._control = None
+        self._image_prompts = None
         memory.release_memory(self.device.device)
 
     @property
@@ -174,6 +177,7 @@ class Engine:
         plan = passes.plan(request)
         self._check_plan(plan)
         controlnets = self._control.models(request.control, self._library()) if request.control else []
+        self._image_prompts.apply(request.image_prompt, self._library())
         schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
         progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
         images, done = None, 0
@@ -201,6 +205,7 @@ class Engine:
         request = request.with_concrete_seed()
         first = passes.Pass(picture.request(0, request))  # every tile has its size, steps and strength
         networks = self._apply_networks(request)
+        self._image_prompts.apply(request.image_prompt, self._library())
         cancel = cancel or CancelToken()
         count = passes.timestep_count(make_scheduler(request.scheduler, self._base_scheduler), first)
         progress = passes.Progress([count] * len(picture.tiles))
@@ -239,6 +244,7 @@ class Engine:
         """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
         request = step.request
         pipe = self._pipeline(step.mode, controlnets)
+        self._image_prompts.attach(pipe)
         pipe.scheduler = scheduler
         if request.width * request.height > VAE_TILING_PIXELS:
             pipe.vae.enable_tiling()
@@ -277,6 +283,7 @@ class Engine:
                 if request.control:  # the control image is "image" unless the call has an image to start from
                     kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
                                                       "control_image" if "image" in kwargs else "image")
+                kwargs |= self._image_prompts.arguments(request.image_prompt)
                 if step.latent_output:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
@@ -389,6 +396,8 @@ class Engine:
             app_version=__version__,
             hires=request.hires,
             control=tuple(replace(c, image=None, image_key=control_store.store(c.image)) for c in request.control),
+            image_prompt=None if request.image_prompt is None else
+            replace(request.image_prompt, image=None, image_key=control_store.store(request.image_prompt.image)),
         )
 
 

@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 
 from studio.core import control_store
-from studio.core.control import CONTROL_MODES, RESIZE_MODES, ControlInput
+from studio.core.control import CONTROL_MODES, MAX_PROCESSOR_RES, MIN_PROCESSOR_RES, RESIZE_MODES, ControlInput
 from studio.core.control_layers import SOURCE_LABELS, SOURCES, ControlLayer, layers_from_data, layers_to_data
 from studio.core.errors import StudioError
 from studio.core.image_io import load_image
@@ -75,6 +76,9 @@ class ControlPanel(QGroupBox):
         self.model_combo.setToolTip("A ControlNet from the controlnet models folder (or a path to one).")
         self.preprocessor_combo = QComboBox(objectName="controlPreprocessorCombo")
         self.preprocessor_combo.addItems(PREPROCESSORS)
+        self.resolution_spin = QSpinBox(objectName="controlProcessorResSpin", minimum=MIN_PROCESSOR_RES,
+                                        maximum=MAX_PROCESSOR_RES, singleStep=64, value=512)
+        self.resolution_spin.setToolTip("The preprocessor works on the image at this size (its short side).")
         self.weight_spin = QDoubleSpinBox(objectName="controlWeightSpin", decimals=2, minimum=0, maximum=2,
                                           singleStep=0.05, value=1.0)
         self.start_spin = QDoubleSpinBox(objectName="controlStartSpin", decimals=2, minimum=0, maximum=1,
@@ -99,6 +103,7 @@ class ControlPanel(QGroupBox):
         form.addRow("", self.image_button)
         form.addRow("ControlNet", self.model_combo)
         form.addRow("Preprocessor", self.preprocessor_combo)
+        form.addRow("Preprocessor resolution", self.resolution_spin)
         form.addRow("Weight", self.weight_spin)
         form.addRow("Start", self.start_spin)
         form.addRow("End", self.end_spin)
@@ -114,7 +119,7 @@ class ControlPanel(QGroupBox):
         for combo in (self.source_combo, self.preprocessor_combo, self.mode_combo, self.resize_combo):
             combo.currentIndexChanged.connect(self._edited)
         self.model_combo.currentTextChanged.connect(self._edited)
-        for spin in (self.weight_spin, self.start_spin, self.end_spin):
+        for spin in (self.resolution_spin, self.weight_spin, self.start_spin, self.end_spin):
             spin.valueChanged.connect(self._edited)
         self.map_check.toggled.connect(self._edited)
         self._answer.connect(lambda done: done())
@@ -195,7 +200,7 @@ class ControlPanel(QGroupBox):
         """Put layer ``row``'s settings into the fields (nothing selected: the fields are off)."""
         layer = self._layers[row] if 0 <= row < len(self._layers) else None
         for widget in (self.remove_button, self.source_combo, self.image_button, self.model_combo,
-                       self.preprocessor_combo, self.weight_spin, self.start_spin, self.end_spin, self.mode_combo,
+                       self.preprocessor_combo, self.resolution_spin, self.weight_spin, self.start_spin, self.end_spin, self.mode_combo,
                        self.resize_combo, self.map_check):
             widget.setEnabled(layer is not None)
         if layer is not None:
@@ -204,6 +209,7 @@ class ControlPanel(QGroupBox):
             self.source_combo.setCurrentIndex(SOURCES.index(layer.source))
             self.model_combo.setCurrentText(s.model)
             self.preprocessor_combo.setCurrentText(s.preprocessor)
+            self.resolution_spin.setValue(s.processor_res)
             self.weight_spin.setValue(s.weight)
             self.start_spin.setValue(s.start)
             self.end_spin.setValue(s.end)
@@ -222,6 +228,7 @@ class ControlPanel(QGroupBox):
         layer = ControlLayer(
             settings=replace_image(old.settings, None, model=self.model_combo.currentText().strip(),
                                    preprocessor=self.preprocessor_combo.currentText(),
+                                   processor_res=self.resolution_spin.value(),
                                    weight=self.weight_spin.value(), start=self.start_spin.value(),
                                    end=self.end_spin.value(), control_mode=self.mode_combo.currentText(),
                                    resize_mode=self.resize_combo.currentText()),

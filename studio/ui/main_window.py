@@ -37,6 +37,7 @@ from studio.session.queue import JobQueue
 from studio.ui.binding import bind
 from studio.ui.canvas import Canvas, CanvasToolbar
 from studio.ui.control_panel import ControlPanel
+from studio.ui.image_prompt_panel import ImagePromptPanel
 from studio.ui.fewstep_binding import FewStepBinding
 from studio.ui.history_binding import HistoryBinding
 from studio.ui.image_panel import ImagePanel
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.canvas_toolbar = CanvasToolbar(self.canvas)
         self.control_panel = ControlPanel(self.canvas, self.library)
+        self.image_prompt_panel = ImagePromptPanel(self.library)
         self.result_bar = ResultBar()
         self.results_strip = ResultsStrip()
         self._shown: Result | None = None  # the result shown over the canvas
@@ -123,7 +125,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.model_picker)
         column.addWidget(self.vae_picker)
         column.addSpacing(6)
-        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel, self.control_panel), 1)
+        column.addWidget(self._scrolling(self.prompts, self.params, self.image_panel, self.control_panel,
+                                        self.image_prompt_panel), 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -195,6 +198,7 @@ class MainWindow(QMainWindow):
         self.prompts.image_offered.connect(self.canvas.bring_in)
         self.prompts.message.connect(self.message_bar.show_message)
         self.control_panel.message.connect(self.message_bar.show_message)
+        self.image_prompt_panel.message.connect(self.message_bar.show_message)
         self.canvas.image_dropped.connect(self._image_brought_in)
         self.canvas.image_changed.connect(self._canvas_changed)
         self.canvas.mask_changed.connect(self._canvas_changed)
@@ -232,6 +236,7 @@ class MainWindow(QMainWindow):
             **self.params.request_fields(),
             **self.image_panel.request_fields(),
             control=self.control_panel.control_inputs(),
+            image_prompt=self.image_prompt_panel.image_prompt(),
         )
         mode = self.image_panel.mode()
         source = self.canvas.image() if mode is not Mode.TEXT_TO_IMAGE else None
@@ -309,6 +314,7 @@ class MainWindow(QMainWindow):
         adjusted = self.params.apply_recipe(recipe) + self.image_panel.apply_recipe(recipe)
         self.vae_picker.set_recorded(recipe.vae)
         self.control_panel.apply_recipe(recipe)
+        self.image_prompt_panel.apply_recipe(recipe)
         notice = restore_notice(skipped, adjusted)
         if notice is None:
             self.status.showMessage("Restored the prompt and settings.", 5000)

@@ -124,3 +124,17 @@ def test_a_restored_recipe_brings_its_control_layers(fake_window, qtbot):
     (layer,) = window.control_panel.layers()
     assert layer.settings == unit and layer.source == "canvas"
     assert window.control_panel.weight_spin.value() == 0.5
+
+
+def test_the_preprocessor_resolution_is_a_layer_setting(fake_window, qtbot, tmp_path):
+    from studio.core.control import ControlInput
+    from studio.core.recipe import Recipe
+
+    window = fake_window()
+    drop_file(qtbot, window.canvas, noise_picture(tmp_path / "photo.png", (64, 64)))
+    panel = _set_up_layer(window)
+    panel.resolution_spin.setValue(256)
+    assert [c.processor_res for c in panel.control_inputs()] == [256]
+    unit = ControlInput("canny-sd", preprocessor="canny", processor_res=768)
+    window.apply_recipe(Recipe("a fox", "", 1, 20, 7, 64, 64, "Euler a", "model", control=(unit,)))
+    assert panel.resolution_spin.value() == 768 and panel.control_inputs()[0].processor_res == 768
