@@ -70,7 +70,11 @@ class FamilyPlugin:
         if request.control and not self.controlnets:
             raise StudioError(f"Control layers (ControlNet) work with SD 1.x, 2.x and SDXL models, not yet with "
                               f"{self.family_of(pipe).label} models; turn the control layers off for this one.")
-        multiple = self.controls(pipe).size_multiple
+        controls = self.controls(pipe)
+        if request.scheduler is not None and controls.own_sampler:
+            raise StudioError(f"{self.family_of(pipe).label} models use their own flow-matching Euler sampler "
+                              "(FlowMatchEulerDiscreteScheduler); keep the model's own sampler.")
+        multiple = controls.size_multiple
         for side, value in (("Width", request.width), ("Height", request.height)):
             if value % multiple:
                 low = value // multiple * multiple

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from diffusers import ChromaImg2ImgPipeline, ChromaInpaintPipeline, ChromaPipeline, ChromaTransformer2DModel
 
-from studio.core.errors import StudioError
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import Mode
 from studio.engine.families.base import FamilyPlugin
-from studio.engine.families.flux import FLOW_SAMPLER, SAMPLER_TIP, Flux
+from studio.engine.families.flux import FLOW_SAMPLER, Flux
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
 
 _PIPELINES = {Mode.TEXT_TO_IMAGE: ChromaPipeline, Mode.IMAGE_TO_IMAGE: ChromaImg2ImgPipeline,
@@ -38,11 +37,6 @@ class Chroma(FamilyPlugin):
     def controls(self, pipe) -> FamilyControls:
         return FamilyControls(default_guidance=5.0, own_sampler=FLOW_SAMPLER, default_steps=35, size_multiple=16,
                               prompt_note=PROMPT_NOTE, latent_hires=False)
-
-    def check(self, request, pipe) -> None:
-        super().check(request, pipe)
-        if request.scheduler is not None:
-            raise StudioError(f"{SAMPLER_TIP} Keep the model's own sampler.")
 
     def conditioning(self, pipe, request):
         return PlainPromptConditioning(pipe, request, negative=True)

@@ -59,7 +59,6 @@ _IMG_IN = "img_in.weight"
 _LDM_PREFIX = "model.diffusion_model."
 FLOW_SAMPLER = "Euler (flow matching)"
 EDIT_MODE = "edit"  # the recipe's mode for an instruction edit (Kontext: the canvas image plus an instruction)
-SAMPLER_TIP = "Flux and SD 3.5 use their own flow-matching Euler sampler (FlowMatchEulerDiscreteScheduler)."
 
 _DISTILLED_TIP = ("Distilled guidance (Forge's \"Distilled CFG Scale\"): Flux has no true CFG and no negative "
                   "prompt; 3.5 is the usual value.")
@@ -136,11 +135,6 @@ class Flux(FamilyPlugin):
                                   default_guidance=30.0, default_steps=50, **common)
         return FamilyControls(guidance_label="Distilled CFG", guidance_tip=_DISTILLED_TIP, default_guidance=3.5,
                               default_steps=28, **common)
-
-    def check(self, request, pipe) -> None:
-        super().check(request, pipe)
-        if request.scheduler is not None:
-            raise StudioError(f"{SAMPLER_TIP} Keep the model's own sampler.")
 
     def call_arguments(self, common: dict, request, pipe) -> dict:
         # Flux's image-to-image pipeline makes its default size (1024) unless told, not the input image's.

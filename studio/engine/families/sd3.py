@@ -15,11 +15,10 @@ from diffusers import (
     StableDiffusion3Pipeline,
 )
 
-from studio.core.errors import StudioError
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import Mode
 from studio.engine.families.base import FamilyPlugin
-from studio.engine.families.flux import FLOW_SAMPLER, SAMPLER_TIP
+from studio.engine.families.flux import FLOW_SAMPLER
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
 
 _PIPELINES = {
@@ -50,11 +49,6 @@ class StableDiffusion3(FamilyPlugin):
     def controls(self, pipe) -> FamilyControls:
         return FamilyControls(default_guidance=7.0, own_sampler=FLOW_SAMPLER, default_steps=28, size_multiple=16,
                               prompt_note=PROMPT_NOTE, latent_hires=False)
-
-    def check(self, request, pipe) -> None:
-        super().check(request, pipe)
-        if request.scheduler is not None:
-            raise StudioError(f"{SAMPLER_TIP} Keep the model's own sampler.")
 
     def conditioning(self, pipe, request):
         return PlainPromptConditioning(pipe, request, negative=True)
