@@ -78,7 +78,8 @@ class ControlPanel(QGroupBox):
         self.preprocessor_combo.addItems(PREPROCESSORS)
         self.resolution_spin = QSpinBox(objectName="controlProcessorResSpin", minimum=MIN_PROCESSOR_RES,
                                         maximum=MAX_PROCESSOR_RES, singleStep=64, value=512)
-        self.resolution_spin.setToolTip("The preprocessor works on the image at this size (its short side).")
+        self.resolution_spin.setToolTip("Preprocessor resolution: the preprocessor works on the image at this size "
+                                        "(its short side).")
         self.weight_spin = QDoubleSpinBox(objectName="controlWeightSpin", decimals=2, minimum=0, maximum=2,
                                           singleStep=0.05, value=1.0)
         self.start_spin = QDoubleSpinBox(objectName="controlStartSpin", decimals=2, minimum=0, maximum=1,
@@ -103,7 +104,7 @@ class ControlPanel(QGroupBox):
         form.addRow("", self.image_button)
         form.addRow("ControlNet", self.model_combo)
         form.addRow("Preprocessor", self.preprocessor_combo)
-        form.addRow("Preprocessor resolution", self.resolution_spin)
+        form.addRow("Resolution", self.resolution_spin)  # the preprocessor's (tooltip); short: labels align
         form.addRow("Weight", self.weight_spin)
         form.addRow("Start", self.start_spin)
         form.addRow("End", self.end_spin)
