@@ -108,6 +108,8 @@ def test_controlnets_are_found_as_files_and_diffusers_folders(tmp_path):
     (tmp_path / "canny.safetensors").write_bytes(b"x")
     (tmp_path / "xl" / "depth").mkdir(parents=True)
     (tmp_path / "xl" / "depth" / "config.json").write_text("{}")
+    (tmp_path / "tile.part").mkdir()  # a diffusers folder still downloading is not listed
+    (tmp_path / "tile.part" / "config.json").write_text("{}")
     folders = [LibraryFolder(tmp_path, ModelKind.CONTROLNET)]
     assert list(controlnets(folders)) == ["canny", "xl/depth"]
     assert resolve_controlnet("depth", folders) == tmp_path / "xl" / "depth"

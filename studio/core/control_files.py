@@ -8,11 +8,11 @@ file or folder works as well.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from studio.core.errors import StudioError
 from studio.core.model_folders import LibraryFolder, ModelKind
+from studio.core.model_scan import walk_models
 
 SUFFIXES = (".safetensors", ".pth", ".bin")
 
@@ -32,28 +32,10 @@ def models_of_kind(folders: list[LibraryFolder], kind: ModelKind) -> dict[str, P
     found: dict[str, Path] = {}
     for folder in folders:
         if folder.kind is kind:
-            for name, path in _walk(folder.path, ""):
-                found.setdefault(name, path)
+            for path in walk_models(folder.path, SUFFIXES, is_diffusers_folder):
+                relative = path.relative_to(folder.path)
+                found.setdefault((relative if path.is_dir() else relative.with_suffix("")).as_posix(), path)
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))
-
-
-def _walk(root: Path, prefix: str):
-    try:
-        with os.scandir(root) as items:
-            entries = sorted(items, key=lambda e: e.name)
-    except OSError:
-        return
-    for item in entries:
-        if item.name.startswith("."):
-            continue
-        path = Path(item.path)
-        if item.is_dir():
-            if is_diffusers_folder(path):
-                yield prefix + item.name, path
-            else:
-                yield from _walk(path, f"{prefix}{item.name}/")
-        elif item.name.lower().endswith(SUFFIXES):
-            yield prefix + path.stem, path
 
 
 def resolve_controlnet(name: str, folders: list[LibraryFolder]) -> Path:

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def scan(folders: Iterable[LibraryFolder]) -> list[ModelEntry]:
 
 
 def scan_folder(folder: LibraryFolder) -> Iterator[ModelEntry]:
-    for path in _walk(folder.path):
+    for path in walk_models(folder.path):
         try:
             entry = read_entry(path, folder)
         except OSError as exc:  # vanished or unreadable while scanning: skip it, the next scan sees the truth
@@ -133,9 +133,14 @@ def find_entry(entries: Iterable[ModelEntry], kind: ModelKind, name: str) -> Mod
     return exact or next((e for e in matches if e.name.lower().rsplit("/", 1)[-1] == wanted), None)
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Model files and diffusers folders below ``root``, depth first; hidden entries, broken links and ``.part``
-    folders skipped."""
+def _is_pipeline_folder(path: Path) -> bool:
+    return (path / "model_index.json").is_file()
+
+
+def walk_models(root: Path, suffixes: tuple[str, ...] = MODEL_SUFFIXES,
+                is_folder_model: Callable[[Path], bool] = _is_pipeline_folder) -> Iterator[Path]:
+    """Model files (by ``suffixes``) and model folders (``is_folder_model``: diffusers pipelines by default) below
+    ``root``, depth first, sorted by name; hidden entries, broken links and ``.part`` folders skipped."""
     try:
         with os.scandir(root) as items:
             entries = sorted(items, key=lambda e: e.name)
@@ -149,11 +154,11 @@ def _walk(root: Path) -> Iterator[Path]:
             if item.is_dir():
                 if item.name.endswith(PART_SUFFIX):
                     continue  # a diffusers folder still downloading (core.repo_download)
-                if (path / "model_index.json").is_file():
+                if is_folder_model(path):
                     yield path
                 else:
-                    yield from _walk(path)
-            elif item.is_file() and item.name.lower().endswith(MODEL_SUFFIXES):
+                    yield from walk_models(path, suffixes, is_folder_model)
+            elif item.is_file() and item.name.lower().endswith(suffixes):
                 yield path
         except OSError:
             continue
