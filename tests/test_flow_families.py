@@ -1,0 +1,137 @@
+"""The flow-matching families on the family plug-in, one parametrised set of checks for each: the real engine on a
+tiny random pipeline against diffusers' own pipeline of that mode, previews every step, cancel inside a step.
+
+A new family adds a :class:`FamilyCase` to ``CASES`` (its fixture, family, pipelines and the call arguments its
+pipelines need beyond the common ones). Flux has its own module (``test_flux.py``) for its many variants.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import torch
+from diffusers import (
+    ChromaImg2ImgPipeline,
+    ChromaInpaintPipeline,
+    DiffusionPipeline,
+    StableDiffusion3Img2ImgPipeline,
+    StableDiffusion3InpaintPipeline,
+)
+from PIL import Image
+
+from studio.core import mask as maskmath
+from studio.core.cancel import CancelToken
+from studio.core.errors import GenerationCancelled
+from studio.core.model_info import ModelFamily
+from studio.core.request import GenerationRequest
+from tests.conftest import _engine
+
+SIZE = 64
+PROMPT, NEGATIVE = "a red fox in snow", "blurry"
+
+
+@dataclass(frozen=True)
+class FamilyCase:
+    fixture: str  # the conftest fixture giving the tiny model's folder
+    family: ModelFamily
+    img2img: type | None  # diffusers' pipeline for the mode, None when the family has none
+    inpaint: type | None
+    sized_img2img: bool = False  # its img2img pipeline needs width/height passed
+    prepare: object = None  # adjusts diffusers' reference pipeline as the plug-in does (what 0.42 expects)
+    blocks: str = "transformer_blocks"  # the transformer's block list (cancel hooks its first block)
+    call: dict = field(default_factory=dict)  # extra arguments for every reference call
+
+    def __str__(self) -> str:
+        return self.family.value
+
+
+def _chroma_reference(pipe) -> None:
+    pipe.transformer.register_to_config(guidance_embeds=False)  # what the inpainting pipeline reads (diffusers 0.42)
+
+
+CASES = [
+    FamilyCase("tiny_sd3_dir", ModelFamily.SD3, StableDiffusion3Img2ImgPipeline, StableDiffusion3InpaintPipeline),
+    FamilyCase("tiny_chroma_dir", ModelFamily.CHROMA, ChromaImg2ImgPipeline, ChromaInpaintPipeline,
+               sized_img2img=True, prepare=_chroma_reference),
+]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=str)
+def case(request):
+    folder = request.getfixturevalue(request.param.fixture)
+    return request.param, folder, _engine(folder)
+
+
+def _request(**kw) -> GenerationRequest:
+    return GenerationRequest(**(dict(prompt=PROMPT, negative_prompt=NEGATIVE, seed=42, steps=4, cfg_scale=5.0,
+                                     width=SIZE, height=SIZE) | kw))
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"))
+
+
+def _direct(family_case: FamilyCase, folder, pipeline_cls=DiffusionPipeline, **call):
+    pipe = pipeline_cls.from_pretrained(folder, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    if family_case.prepare is not None:
+        family_case.prepare(pipe)
+    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, num_inference_steps=4, guidance_scale=5.0) \
+        | family_case.call | call
+    return pipe(generator=[torch.Generator("cpu").manual_seed(42)], **call).images[0]
+
+
+def _source() -> Image.Image:
+    return Image.fromarray(np.random.default_rng(7).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8))
+
+
+def test_text_to_image_matches_diffusers_with_true_cfg_and_a_negative_prompt(case):
+    family_case, folder, engine = case
+    result = engine.generate(_request())
+    expected = _direct(family_case, folder, width=SIZE, height=SIZE)
+    assert np.array_equal(_pixels(result.images[0]), _pixels(expected))
+    assert result.recipes[0].model_family == family_case.family.value
+    info = engine.info
+    assert info.family is family_case.family and info.controls.negative_prompt and info.controls.own_sampler
+
+
+def test_image_to_image_matches_diffusers(case):
+    family_case, folder, engine = case
+    if family_case.img2img is None:
+        pytest.skip(f"{family_case.family.label} has no image-to-image pipeline")
+    src = _source()
+    result = engine.generate(_request(init_image=src, strength=0.6))
+    size = dict(width=SIZE, height=SIZE) if family_case.sized_img2img else {}
+    expected = _direct(family_case, folder, family_case.img2img, image=src, strength=0.6, **size)
+    assert np.array_equal(_pixels(result.images[0]), _pixels(expected))
+
+
+def test_inpainting_keeps_unmasked_pixels_and_matches_diffusers_inside(case):
+    family_case, folder, engine = case
+    if family_case.inpaint is None:
+        pytest.skip(f"{family_case.family.label} has no inpainting pipeline")
+    src, mask = _source(), Image.new("L", (SIZE, SIZE), 0)
+    mask.paste(255, (21, 19, 37, 35))
+    result = engine.generate(_request(init_image=src, mask=mask, strength=1.0, mask_feather=3))
+    out = _pixels(result.images[0])
+    paste = np.asarray(maskmath.composite_mask(mask, 3))
+    assert np.array_equal(out[paste == 0], _pixels(src)[paste == 0])
+    expected = _direct(family_case, folder, family_case.inpaint, image=src,
+                       mask_image=maskmath.dilate_to_grid(mask), strength=1.0, width=SIZE, height=SIZE)
+    assert np.array_equal(out[paste == 255], _pixels(expected)[paste == 255])
+
+
+def test_previews_every_step_and_cancel_inside_a_step(case):
+    family_case, _folder, engine = case
+    updates = []
+    engine.generate(_request(), on_step=updates.append)
+    assert [u.step for u in updates] == [1, 2, 3, 4] and updates[0].preview.shape == (SIZE // 8, SIZE // 8, 3)
+    token = CancelToken()
+    block = getattr(engine._loaded.pipe.transformer, family_case.blocks)[0]
+    handle = block.register_forward_pre_hook(lambda *a: token.cancel())
+    try:
+        with pytest.raises(GenerationCancelled):
+            engine.generate(_request(steps=20), cancel=token)
+    finally:
+        handle.remove()
+    assert engine.generate(_request()).images
