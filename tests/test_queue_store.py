@@ -22,7 +22,8 @@ def job(job_id, **request):
 def test_jobs_come_back_in_order_with_their_requests_and_snapshots(store):
     text = job("00000000000a", hires=HiresPass(scale=1.5, upscaler="Lanczos"), scheduler="euler", steps=9)
     image = StoredJob("00000000000b", GenerationRequest("from the canvas", seed=3, strength=0.4),
-                      ("source", "mask"), only_masked=True, padding=48, failure="Out of memory.")
+                      ("source", "mask"), only_masked=True, padding=48, failure="Out of memory.",
+                      model="/models/castle.safetensors")
     store.write_snapshot(image.id, "source", b"source png")
     store.write_snapshot(image.id, "mask", b"mask png")
     store.save([text, image])

@@ -46,6 +46,7 @@ class StoredJob:
     only_masked: bool = False
     padding: int = 32
     failure: str = ""  # the sentence of its last failed run; "" while it waits
+    model: str = ""  # the model source it was queued with ("": whichever is loaded, as lists before it had this)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def _job_to_json(job: StoredJob) -> dict[str, Any]:
     if job.request.image_prompt is not None:
         request["image_prompt"] = _with_image_key(job.request.image_prompt)
     return {"id": job.id, "request": request, "snapshots": list(job.snapshots), "only_masked": job.only_masked,
-            "padding": job.padding, "failure": job.failure}
+            "padding": job.padding, "failure": job.failure, "model": job.model}
 
 
 def _job_from_json(item: Any) -> StoredJob:
@@ -138,6 +139,7 @@ def _job_from_json(item: Any) -> StoredJob:
         only_masked=_typed(item.get("only_masked", False), bool),
         padding=_typed(item.get("padding", 32), int),
         failure=_typed(item.get("failure", ""), str),
+        model=_typed(item.get("model", ""), str),
     )
 
 

@@ -4,7 +4,9 @@ A job is a snapshot taken when it is queued: the request with its seed chosen, a
 of that moment, so editing the canvas afterwards never changes what a waiting job makes. When the running job
 ends the next waiting one starts, unless the queue is paused. A job that fails keeps its row with the sentence
 why (it can be retried) and the queue goes on; a cancelled job leaves the queue, which then pauses so that
-nothing else starts by surprise. The list is written on every change (:mod:`studio.core.queue_store`, in a
+nothing else starts by surprise. A job runs with the model it was queued with: when another one is loaded by
+then, the queue loads the job's model first (a job whose model cannot be loaded fails with the sentence why).
+The list is written on every change (:mod:`studio.core.queue_store`, in a
 thread of its own) and comes back paused on the next start.
 """
 
@@ -13,6 +15,7 @@ import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage
@@ -22,7 +25,7 @@ from studio.core.queue_store import QueueStore, StoredJob
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
 from studio.session.observable import observable
 from studio.session.progress import Progress
-from studio.session.session import Outcome, Session
+from studio.session.session import ModelState, Outcome, Session
 from studio.workers.images import qimage_to_png
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ class QueuedJob:
     failure: str = ""  # why its last run failed
     progress: Progress | None = None  # while it runs
     thumbnail: QImage | None = None  # of the source
+    model: str = ""  # the model source it was queued with; "" runs with whichever is loaded
 
     @property
     def mode(self) -> Mode:
@@ -61,7 +65,7 @@ class QueuedJob:
 
     def stored(self) -> StoredJob:
         snapshots = tuple(kind for kind, image in (("source", self.source), ("mask", self.mask)) if image is not None)
-        return StoredJob(self.id, self.request, snapshots, self.only_masked, self.padding, self.failure)
+        return StoredJob(self.id, self.request, snapshots, self.only_masked, self.padding, self.failure, self.model)
 
 
 class JobQueue(QObject):
@@ -83,10 +87,12 @@ class JobQueue(QObject):
         self._failing = False
         self._closing = False  # the window is closing: nothing starts, a job cancelled by the shutdown stays
         self._closed = False
+        self._loading_for: QueuedJob | None = None  # the waiting job whose model the queue is loading
         session.generation_ended.connect(self._ended)
         session.progress_changed.connect(self._progress)
         session.busy_changed.connect(lambda busy: busy or self._start_next())
         session.model_state_changed.connect(lambda _: self._start_next())
+        session.model_failed.connect(self._model_failed)
 
     # -- what the panel shows ------------------------------------------------------------------
     @property
@@ -114,7 +120,7 @@ class JobQueue(QObject):
         thumbnail = _thumbnail(source)
         jobs = [
             QueuedJob(_new_id(), replace(request, seed=(request.seed + run * request.batch_size) % (MAX_SEED + 1)),
-                      source, mask, only_masked, padding, thumbnail=thumbnail)
+                      source, mask, only_masked, padding, thumbnail=thumbnail, model=self._session.model_source)
             for run in range(max(1, min(runs, MAX_RUNS)))
         ]
         now = self.running() is None
@@ -162,6 +168,7 @@ class JobQueue(QObject):
 
     def resume(self) -> None:
         self.paused = False
+        self._loading_for = None  # a load the artist superseded by choosing another model is tried again
         self._start_next()
 
     def cancel_running(self) -> None:
@@ -213,7 +220,7 @@ class JobQueue(QObject):
             return None
         return QueuedJob(stored.id, stored.request, source, mask, stored.only_masked, stored.padding,
                          JobState.FAILED if stored.failure else JobState.WAITING, stored.failure,
-                         thumbnail=_thumbnail(source))
+                         thumbnail=_thumbnail(source), model=stored.model)
 
     def closing(self) -> None:
         """The window is closing (call before the session shuts down): nothing more starts, and the running
@@ -237,7 +244,7 @@ class JobQueue(QObject):
             self._start(job)
 
     def _start(self, job: QueuedJob) -> None:
-        if self._closing or self._closed or self._session.generate_blocker() is not None:
+        if self._closing or self._closed or self._loading_model_of(job) or self._session.generate_blocker() is not None:
             return  # it waits for the model or an upscale
         try:
             job.request.validate()  # a restored job may have values this version does not take
@@ -245,11 +252,31 @@ class JobQueue(QObject):
             self._fail(job, str(exc))
             self._start_next()
             return
+        self._loading_for = None
         job.progress = None
         self._set_state(job, JobState.RUNNING)
         if not self._session.generate(job.request, job.source, job.mask, only_masked=job.only_masked,
                                       padding=job.padding):
             self._fail(job, "The job could not start; details are in the log.")
+
+    def _loading_model_of(self, job: QueuedJob) -> bool:
+        """True while ``job`` waits for its own model, which this starts loading when the session is free."""
+        session = self._session
+        if not job.model or job.model == session.model_source:
+            return False
+        if self._loading_for is job:
+            return True  # its load is under way or has just failed: model_failed says which
+        if not session.busy and session.model_state not in (ModelState.DOWNLOADING, ModelState.LOADING):
+            log.info("Queued job %s loads its model %s", job.id, job.model)
+            self._loading_for = job
+            session.load_model(job.model)
+        return True
+
+    def _model_failed(self, source: str) -> None:
+        job, self._loading_for = self._loading_for, None
+        if job is not None and job in self._jobs and source == job.model:
+            self._fail(job, f"Its model ({_model_name(source)}) could not be loaded.")
+            self._start_next()
 
     def _ended(self, outcome: Outcome, message: str) -> None:
         job = self.running()
@@ -325,6 +352,10 @@ def _thumbnail(source: QImage | None) -> QImage | None:
         return None
     return source.scaled(QSize(THUMBNAIL, THUMBNAIL), Qt.AspectRatioMode.KeepAspectRatio,
                          Qt.TransformationMode.SmoothTransformation)
+
+
+def _model_name(source: str) -> str:
+    return Path(source).name or source
 
 
 def _new_id() -> str:

@@ -5,6 +5,8 @@ The model mirrors the :class:`JobQueue`'s list and follows its signals, updating
 :meth:`QueueModel.moveRows` (QListView's internal move), which asks the queue to move the job.
 """
 
+from pathlib import Path
+
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from studio.session.queue import JobQueue, JobState, QueuedJob
@@ -52,6 +54,8 @@ class QueueModel(QAbstractListModel):
             return job.thumbnail
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [job.request.prompt or "(no prompt)", job_details(job)]
+            if job.model:
+                lines.append(f"Model: {Path(job.model).name or job.model}")
             return "\n".join(lines + ([job.failure] if job.failure else []))
         if role == JOB_ROLE:
             return job
