@@ -37,6 +37,7 @@ class Settings:
     height: int = 512
     scheduler: str = ""  # "" keeps the model's own scheduler
     batch_size: int = 1
+    runs: int = 1  # queued jobs per Generate ("run N times")
     strength: float = 0.75  # image-to-image and inpainting
     mask_feather: int = 8
     inpaint_padding: int = 32  # context around the mask for "only the masked region"

@@ -136,6 +136,7 @@ class ParamsPanel(QWidget):
         index = self.scheduler_combo.findData(settings.scheduler)
         self.scheduler_combo.setCurrentIndex(max(index, 0))
         self.batch_spin.setValue(settings.batch_size)
+        self.runs_spin.setValue(settings.runs)
         self.hires_group.load(settings)
 
     def store(self, settings: Settings) -> None:
@@ -146,6 +147,7 @@ class ParamsPanel(QWidget):
         settings.width, settings.height = self.size()
         settings.scheduler = self.scheduler_combo.currentData()
         settings.batch_size = self.batch_spin.value()
+        settings.runs = self.runs_spin.value()
         self.hires_group.store(settings)
 
     # -- what a request needs ------------------------------------------------------------------

@@ -196,6 +196,7 @@ def test_settings_survive_a_restart_of_the_window(open_window, model, qtbot):
     p.set_size(640, 384)
     p.scheduler_combo.setCurrentIndex(p.scheduler_combo.findData("dpmpp_2m_karras"))
     p.batch_spin.setValue(2)
+    p.runs_spin.setValue(4)
     first.resize(760, 540)
     first.splitter.setSizes([333, 400])
     sizes = first.splitter.sizes()
@@ -206,7 +207,8 @@ def test_settings_survive_a_restart_of_the_window(open_window, model, qtbot):
     assert second.prompts.negative_edit.toPlainText() == "text"
     q = second.params
     assert not q.random_seed_check.isChecked() and int(q.seed_spin.value()) == 3_000_000_000
-    assert (q.steps_spin.value(), q.cfg_spin.value(), q.size(), q.batch_spin.value()) == (13, 4.5, (640, 384), 2)
+    assert (q.steps_spin.value(), q.cfg_spin.value(), q.size(), q.batch_spin.value(), q.runs_spin.value()) == \
+        (13, 4.5, (640, 384), 2, 4)
     assert q.scheduler_combo.currentData() == "dpmpp_2m_karras"
     assert second.session.model_source == model and second.model_picker.recent() == [model]
     assert (second.width(), second.height()) == (760, 540)
