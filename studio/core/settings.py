@@ -50,6 +50,7 @@ class Settings:
     model: str = ""  # folder, checkpoint file or hub id
     recent_models: list[str] = field(default_factory=list)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    window_state: str = ""  # base64 of QMainWindow.saveState(): where the docks are, their sizes, which are closed
     splitter_sizes: list[int] = field(default_factory=list)
     model_folders: list[str] = field(default_factory=list)  # extra library folders (A1111/ComfyUI models/ too)
     model_vaes: dict[str, str] = field(default_factory=dict)  # model source -> the VAE chosen for it

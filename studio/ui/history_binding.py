@@ -69,6 +69,7 @@ class HistoryBinding(QObject):
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.installEventFilter(self)  # the dock's first width depends on the window's, known when it shows
+        self._first_width = True  # False once the layout saved last time is restored
         self._answers = _Answers(self)
         self._picks = 0
         self._following: str | None = None  # a result picked in the strip, to select once the gallery lists it
@@ -90,11 +91,17 @@ class HistoryBinding(QObject):
     def eventFilter(self, watched, event) -> bool:
         if watched is self._window and event.type() == QEvent.Type.Show:
             self._window.removeEventFilter(self)
+            if not self._first_width:
+                return False
             # Two columns of thumbnails (and the scroll bar) where there is room, one on a small screen.
             columns = 2 if self._window.width() >= WIDE_WINDOW else 1
             width = columns * self.panel.view.gridSize().width() + 40
             self._window.resizeDocks([self.dock], [width], Qt.Orientation.Horizontal)
         return False
+
+    def keep_restored_width(self) -> None:
+        """The window restored the docks as they were: the gallery keeps that width."""
+        self._first_width = False
 
     def close(self) -> None:
         self.history.close()

@@ -453,6 +453,10 @@ class MainWindow(QMainWindow):
         geometry = QByteArray.fromBase64(settings.window_geometry.encode("ascii"))
         if geometry.isEmpty() or not self.restoreGeometry(geometry):
             self.resize(1280, 820)
+        state = QByteArray.fromBase64(settings.window_state.encode("ascii"))
+        if not state.isEmpty() and self.restoreState(state):
+            self.history_binding.keep_restored_width()
+            self.queue_panel.show_if_needed()  # it follows the jobs, not the layout saved last time
         if len(settings.splitter_sizes) == 2 and all(size > 0 for size in settings.splitter_sizes):
             self.splitter.setSizes(settings.splitter_sizes)
         else:
@@ -467,6 +471,7 @@ class MainWindow(QMainWindow):
         settings.model = self.session.model_source
         settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         settings.splitter_sizes = self.splitter.sizes()
+        settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
         return settings
 
     def _save_settings(self) -> None:

@@ -190,3 +190,22 @@ def test_the_view_menu_brings_back_a_closed_queue_or_history_dock(window, qtbot)
     assert window.history_binding.dock.isVisible()
     menus = [action.text() for action in window.menuBar().actions()]
     assert menus.index("&View") == menus.index("&Help") - 1
+
+
+def test_the_docks_come_back_where_the_artist_left_them(window, open_window, tmp_path, qtbot):
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.history_binding.dock)
+    window.queue_panel.show()  # nothing queued, opened from the View menu
+    window.close()
+
+    again = open_window(str(tmp_path / "fake-model"), make_engine=FakeEngine)
+    wait_ready(qtbot, again)
+    dock = again.history_binding.dock
+    assert again.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea and dock.isVisible()
+    assert again.queue_panel.isHidden()  # it follows the jobs, not the layout
+    dock.close()
+    again.close()
+
+    third = open_window(str(tmp_path / "fake-model"), make_engine=FakeEngine)
+    wait_ready(qtbot, third)
+    assert third.history_binding.dock.isHidden()
+    assert not {action.objectName(): action for action in third.view_menu.actions()}["historyDockAction"].isChecked()
