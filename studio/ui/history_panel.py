@@ -2,7 +2,7 @@
 
 Search matches every word typed in the prompts; the filters are the model, the mode, how recent, and starred
 only. The actions (context menu and keys): Open (Enter, double-click) in the viewer, Compare two, Star (F),
-Move to trash (Del, undoable), Copy (Ctrl+C), Use as input, Restore recipe, Show in folder. Those that need the
+Move to trash (Del, undoable), Copy (Ctrl+C), Use as input, Restore recipe, Show in folder (the picture selected). Those that need the
 window (the canvas, the prompt, the clipboard's export) are signals; the others are done here.
 """
 
@@ -20,6 +20,7 @@ from studio.core.history_index import HistoryFilter
 from studio.session.history import History
 from studio.session.thumbnail_loader import ThumbnailLoader
 from studio.ui.compare_view import CompareView
+from studio.ui.file_reveal import reveal_file
 from studio.ui.history_view import HistoryModel, HistoryView
 from studio.ui.image_viewer import ImageViewer
 
@@ -41,6 +42,7 @@ class HistoryPanel(QWidget):
         self.setObjectName("historyPanel")
         self.history = history
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl  # replaced in tests
+        self.reveal: Callable[[Path], object] = reveal_file  # likewise
         self.search = QLineEdit(objectName="historySearch", placeholderText="Search prompts",
                                 clearButtonEnabled=True)
         self.model_filter = QComboBox(objectName="historyModelFilter")
@@ -200,4 +202,9 @@ class HistoryPanel(QWidget):
             self.history.trash(names)
 
     def show_in_folder(self) -> None:
-        self.open_url(QUrl.fromLocalFile(str(self.history.folder)))
+        """The file manager with the (first) selected picture selected; the outputs folder when none is."""
+        names = self.selected_names()
+        if names:
+            self.reveal(self.history.folder / names[0])
+        else:
+            self.open_url(QUrl.fromLocalFile(str(self.history.folder)))

@@ -2,13 +2,13 @@
 
 A non-modal dialog over the session's :class:`ModelLibrary`; it keeps no model state of its own. Its actions
 are signals the window connects: use a checkpoint (load it) or a VAE (choose it), insert a LoRA tag or an
-embedding's word (and trigger words) into the prompt; "Show in folder" opens the file's folder.
+embedding's word (and trigger words) into the prompt; "Show in folder" shows the file selected in the file manager.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.model_folders import ModelKind
 from studio.core.model_scan import ModelEntry
+from studio.ui.file_reveal import reveal_file
 from studio.session.library import ModelLibrary
 
 PREVIEW_SIZE = QSize(192, 192)
@@ -191,11 +192,11 @@ class ModelBrowser(QDialog):
     def _show_in_folder(self) -> None:
         entry = self.current_entry()
         if entry is not None:
-            self.open_url(QUrl.fromLocalFile(str(entry.path.parent)))
+            self.reveal(entry.path)
 
-    def open_url(self, url: QUrl) -> None:
-        """Replaced in tests."""
-        QDesktopServices.openUrl(url)
+    def reveal(self, path) -> None:
+        """The file manager with ``path`` selected; replaced in tests."""
+        reveal_file(path)
 
 
 def _escape(text: str) -> str:

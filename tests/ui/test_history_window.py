@@ -256,8 +256,11 @@ def test_drag_copy_use_as_input_restore_and_show_in_folder(gallery, qtbot):
     qtbot.waitUntil(lambda: window.canvas.image() is not None, timeout=TIMEOUT)
     assert window.canvas.image().size().toTuple() == (40, 24)
 
-    opened = []
-    panel.open_url = opened.append
+    opened, revealed = [], []
+    panel.open_url, panel.reveal = opened.append, revealed.append
+    panel.folder_action.trigger()
+    assert revealed == [owl] and not opened  # the picture selected in the file manager
+    panel.view.clearSelection()
     panel.folder_action.trigger()
     assert [url.toLocalFile() for url in opened] == [str(outputs_dir())]
 

@@ -94,10 +94,10 @@ def test_insert_use_and_show_in_folder(window, qtbot):
     window.prompts.negative_edit.setPlainText("")
     browser.insert_button.click()
     assert window.prompts.prompt().endswith(", badhands")
-    opened = []
-    browser.open_url = opened.append
+    revealed = []
+    browser.reveal = revealed.append
     browser.folder_button.click()
-    assert opened[0].toLocalFile() == str(models_dir() / "embeddings")
+    assert revealed[0].parent == models_dir() / "embeddings" and revealed[0].stem == "badhands"
     _select(browser, "dream")
     with qtbot.waitSignal(window.session.model_info_changed, timeout=TIMEOUT,
                           check_params_cb=lambda info: info is not None):
