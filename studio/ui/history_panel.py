@@ -2,8 +2,8 @@
 
 Search matches every word typed in the prompts; the filters are the model, the mode, how recent, and starred
 only. The actions (context menu and keys): Open (Enter, double-click) in the viewer, Compare two, Star (F),
-Move to trash (Del, undoable), Copy (Ctrl+C), Use as input, Restore recipe, Show in folder (the picture selected). Those that need the
-window (the canvas, the prompt, the clipboard's export) are signals; the others are done here.
+Move to trash (Del, undoable), Copy (Ctrl+C), Use as input, Restore recipe, Show in folder (the picture selected).
+Those that need the window (the canvas, the prompt, the clipboard's export) are signals; the others are done here.
 """
 
 from __future__ import annotations
