@@ -1,5 +1,6 @@
 """The "Image prompt (IP-Adapter)" group: an image that prompts the model, the adapter that reads it and its
-scale. The image goes to the control image store in a background thread, as control layers' images do."""
+scale. The image goes to the control image store in a background thread, as control layers' images do, so the
+workspace keeps the group by the image's key and brings it back after a restart."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class ImagePromptPanel(QGroupBox):
         self.setChecked(False)
         self._library = library
         self._image: Image.Image | None = None
+        self._image_key = ""  # the image's key in the control image store ("" until it is stored)
         self.image_button = QPushButton("Open image…", objectName="imagePromptImageButton")
         self.image_label = QLabel("No image", objectName="imagePromptImageLabel")
         self.adapter_combo = QComboBox(objectName="imagePromptAdapterCombo", editable=True)
@@ -74,8 +76,30 @@ class ImagePromptPanel(QGroupBox):
         self.setChecked(True)
         self.adapter_combo.setCurrentText(prompt.adapter)
         self.scale_spin.setValue(prompt.scale)
+        self._set_stored(prompt.image_key)
+
+    def state(self) -> dict:
+        """What the workspace keeps of the group (the image by its store key)."""
+        return {"image_prompt": {"on": self.isChecked(), "adapter": self.adapter_combo.currentText(),
+                                 "scale": self.scale_spin.value(), "image_key": self._image_key}}
+
+    def restore(self, data: dict) -> None:
+        saved = data.get("image_prompt")
+        if not isinstance(saved, dict):
+            return
+        adapter, scale, key = saved.get("adapter"), saved.get("scale"), saved.get("image_key")
+        if isinstance(adapter, str):
+            self.adapter_combo.setCurrentText(adapter)
+        if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+            self.scale_spin.setValue(float(scale))
+        if isinstance(key, str) and key:
+            self._set_stored(key)
+        self.setChecked(saved.get("on") is True)
+
+    def _set_stored(self, key: str) -> None:
+        """The stored image ``key`` (none for ""); one sentence when it is not on this computer."""
         try:
-            self._set_image(control_store.load(prompt.image_key) if prompt.image_key else None)
+            self._set_image(control_store.load(key) if key else None, key)
         except StudioError as exc:
             self._set_image(None)
             self.message.emit(str(exc), "info")
@@ -86,16 +110,17 @@ class ImagePromptPanel(QGroupBox):
         def work() -> None:
             try:
                 image = load_image(path)
+                key = control_store.store(image)
             except (StudioError, OSError) as exc:
                 text = str(exc)
                 self._emit(lambda: self.message.emit(text, "error"))
                 return
-            self._emit(lambda: self._set_image(image))
+            self._emit(lambda: self._set_image(image, key))
 
         start_detached(work, "image-prompt")
 
-    def _set_image(self, image: Image.Image | None) -> None:
-        self._image = image
+    def _set_image(self, image: Image.Image | None, key: str = "") -> None:
+        self._image, self._image_key = image, key
         self.image_label.setText("No image" if image is None else f"{image.width}×{image.height} image")
         self.changed.emit()
 

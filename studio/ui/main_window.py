@@ -110,7 +110,8 @@ class MainWindow(QMainWindow):
         self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
         self._load_settings(settings)
         self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold
-        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel)
+        self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel,
+                                     self.image_prompt_panel)
         self.keeper.failed.connect(self.show_error)
         notices = " ".join(text for text in (notice, self.keeper.notice, queue_notice) if text)
         if notices:

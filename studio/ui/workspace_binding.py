@@ -6,14 +6,14 @@ from PySide6.QtCore import QObject
 from studio.core.workspace import Workspace
 from studio.session.workspace import CanvasState, WorkspaceKeeper
 from studio.ui.canvas import Canvas
-from studio.ui.control_panel import ControlPanel
 from studio.ui.image_panel import ImagePanel
 from studio.ui.prompt_panel import PromptPanel
 
 
 def keep_workspace(workspace: Workspace, canvas: Canvas, prompts: PromptPanel, panel: ImagePanel,
-                   parent: QObject, control: ControlPanel | None = None) -> WorkspaceKeeper:
-    """Restore the last saved state, then keep it up to date as the artist works (the control layers too)."""
+                   parent: QObject, *parts) -> WorkspaceKeeper:
+    """Restore the last saved state, then keep it up to date as the artist works. ``parts``: more panels kept
+    with it (the control layers, the image prompt), each with ``state()``, ``restore(data)`` and ``changed``."""
 
     def snapshot() -> CanvasState:
         data = {
@@ -21,7 +21,7 @@ def keep_workspace(workspace: Workspace, canvas: Canvas, prompts: PromptPanel, p
             "negative_prompt": prompts.negative_edit.toPlainText(),
             "view": canvas.view_state(),
             **panel.state(),
-            **(control.state() if control is not None else {}),
+            **{key: value for part in parts for key, value in part.state().items()},
         }
         return CanvasState(canvas.image(), canvas.mask(), data)
 
@@ -29,10 +29,10 @@ def keep_workspace(workspace: Workspace, canvas: Canvas, prompts: PromptPanel, p
     state = keeper.restore()
     if state is not None:
         _restore(state, canvas, prompts, panel)
-        if control is not None:
-            control.restore(state.data)
+        for part in parts:
+            part.restore(state.data)
     for changed in (canvas.image_changed, canvas.mask_changed, canvas.view_changed, prompts.prompt_edit.textChanged,
-                    prompts.negative_edit.textChanged, panel.changed, *([control.changed] if control else [])):
+                    prompts.negative_edit.textChanged, panel.changed, *(part.changed for part in parts)):
         changed.connect(keeper.changed)
     return keeper
 

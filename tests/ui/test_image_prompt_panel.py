@@ -56,3 +56,34 @@ def test_generating_with_an_image_prompt_in_the_window(tiny_window, qtbot, tmp_p
     wait_idle(qtbot, window)
     recipe = read_recipe(window.session.results[-1].path)
     assert (recipe.image_prompt.adapter, recipe.image_prompt.scale) == (str(adapter), 0.7)
+
+
+def test_the_image_prompt_comes_back_after_a_restart_and_a_missing_image_is_one_sentence(fake_window, open_window,
+                                                                                        qtbot, tmp_path):
+    picture = noise_picture(tmp_path / "look.png", (40, 30))
+    panel = _set_up(fake_window, qtbot, picture, adapter="plus-face", scale=0.45)
+    image = np.asarray(panel.image_prompt().image)
+    fake_window.close()  # the workspace is written on the way out
+
+    again = open_window(make_engine=FakeEngine)
+    qtbot.waitExposed(again)
+    restored = again.image_prompt_panel.image_prompt()
+    assert (restored.adapter, restored.scale) == ("plus-face", 0.45)
+    assert np.array_equal(np.asarray(restored.image), image)
+    again.image_prompt_panel.setChecked(False)
+    again.close()
+
+    third = open_window(make_engine=FakeEngine)
+    qtbot.waitExposed(third)
+    assert third.image_prompt_panel.image_prompt() is None  # off as it was left
+    third.image_prompt_panel.setChecked(True)
+    assert third.image_prompt_panel.image_prompt().image is not None
+    third.close()
+
+    for stored in control_store.store_dir().glob("*.png"):
+        stored.unlink()  # a workspace from another computer, say
+    fourth = open_window(make_engine=FakeEngine)
+    qtbot.waitExposed(fourth)
+    fourth.image_prompt_panel.setChecked(True)
+    assert fourth.image_prompt_panel.image_prompt().image is None
+    assert "not on this computer" in fourth.message_bar.text()
