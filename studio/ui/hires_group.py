@@ -2,12 +2,17 @@
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
-from studio.core.hires import BUILTIN_UPSCALERS, MAX_SCALE, MIN_SCALE, HiresPass
+from studio.core.hires import BUILTIN_UPSCALERS, LATENT_UPSCALERS, MAX_SCALE, MIN_SCALE, HiresPass
 from studio.core.settings import Settings
 from studio.core.upscaler_files import find_upscalers
 
 TIP = "Generate at the size above, upscale, then refine at the larger size (text to image only)."
 IMAGE_TIP = "Hires fix is for text to image; the size follows the canvas image."
+UPSCALER_TIP = ("Latent: upscale the latents (adds detail, needs strength 0.5 or more); "
+                "Lanczos: upscale the picture (keeps it closer); or an upscaler model.")
+NO_LATENT_TIP = ("This model's latents cannot be upscaled as latents: Lanczos upscales the picture, or choose an "
+                 "upscaler model.")
+PICTURE_UPSCALER = "Lanczos"  # what a family without latent upscaling gets instead of a latent one
 
 
 class HiresGroup(QGroupBox):
@@ -26,8 +31,7 @@ class HiresGroup(QGroupBox):
         self.steps_spin.setToolTip("Steps of the second pass; Same: as many as the first pass.")
         self.upscaler_combo = QComboBox(objectName="hiresUpscalerCombo")
         self.upscaler_combo.addItems([*BUILTIN_UPSCALERS, *sorted(find_upscalers())])
-        self.upscaler_combo.setToolTip("Latent: upscale the latents (adds detail, needs strength 0.5 or more); "
-                                       "Lanczos: upscale the picture (keeps it closer); or an upscaler model.")
+        self.upscaler_combo.setToolTip(UPSCALER_TIP)
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Scale", self.scale_spin)
@@ -53,6 +57,18 @@ class HiresGroup(QGroupBox):
         """With an image to work from there is no first pass to upscale: the group is off."""
         self.setEnabled(not on)
         self.setToolTip(IMAGE_TIP if on else TIP)
+
+    def allow_latent(self, allowed: bool) -> None:
+        """The loaded family's latents can (or cannot) be upscaled as latents: a latent choice becomes Lanczos
+        and the latent items are greyed out, with the reason in the tooltip."""
+        items = self.upscaler_combo.model()
+        for name in LATENT_UPSCALERS:
+            row = self.upscaler_combo.findText(name)
+            if row >= 0:
+                items.item(row).setEnabled(allowed)
+        if not allowed and self.upscaler_combo.currentText() in LATENT_UPSCALERS:
+            self.upscaler_combo.setCurrentText(PICTURE_UPSCALER)
+        self.upscaler_combo.setToolTip(UPSCALER_TIP if allowed else NO_LATENT_TIP)
 
     def apply(self, hires: HiresPass | None) -> None:
         """A recipe's hires pass (a target size becomes the scale that reaches it)."""

@@ -254,6 +254,7 @@ class ParamsPanel(QWidget):
         self.cfg_spin.setToolTip(controls.guidance_tip)
         self.cfg_spin.setEnabled(controls.guidance_used)
         self.scheduler_combo.setEnabled(not controls.own_sampler)
+        self.hires_group.allow_latent(controls.latent_hires)
         self.scheduler_combo.setToolTip(OWN_SAMPLER_TIP.format(controls.own_sampler) if controls.own_sampler
                                         else SAMPLER_TIP)
         if changed:

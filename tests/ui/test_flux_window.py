@@ -34,3 +34,23 @@ def test_flux_controls_are_shown_and_a_run_records_the_family(open_window, tiny_
     [saved] = sorted(outputs_dir().glob("*.png"))
     recipe = read_recipe(saved)
     assert (recipe.model_family, recipe.cfg_scale, recipe.steps, recipe.negative_prompt) == ("flux", 3.5, 3, "")
+
+
+def test_the_hires_group_offers_no_latent_upscaler_for_flux_and_runs_with_lanczos(open_window, tiny_flux_dir, qtbot):
+    window = open_window(str(tiny_flux_dir))
+    wait_ready(qtbot, window)
+    hires, params = window.params.hires_group, window.params
+    combo = hires.upscaler_combo
+    latent = [row for row in range(combo.count()) if combo.itemText(row).startswith("Latent")]
+    assert latent and not any(combo.model().item(row).isEnabled() for row in latent)
+    assert combo.currentText() == "Lanczos" and "cannot be upscaled as latents" in combo.toolTip()
+    params.set_size(SIZE, SIZE)
+    params.steps_spin.setValue(2)
+    hires.setChecked(True)
+    hires.scale_spin.setValue(1.5)
+    hires.steps_spin.setValue(1)
+    qtbot.keyClicks(window.prompts.prompt_edit, "a lighthouse")
+    with qtbot.waitSignal(window.session.results_changed, timeout=120_000):
+        window.generate()
+    recipe = read_recipe(window.session.results[-1].path)
+    assert recipe.hires.upscaler == "Lanczos" and recipe.model_family == "flux"

@@ -117,3 +117,8 @@ def test_the_hires_settings_persist(qtbot):
     qtbot.addWidget(restored)
     restored.load(settings)
     assert restored.hires_group.hires() == HiresPass(scale=1.5, strength=0.5, steps=7, upscaler="Latent (bicubic)")
+
+
+def test_an_sd_model_offers_the_latent_upscalers(window):
+    combo = window.params.hires_group.upscaler_combo
+    assert combo.model().item(combo.findText("Latent")).isEnabled() and "Latent:" in combo.toolTip()
