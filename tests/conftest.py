@@ -158,3 +158,9 @@ def flux_engine(tiny_flux_dir):
 def tiny_chroma_dir(tmp_path_factory) -> Path:
     """Tiny Chroma (``ChromaPipeline``: T5 only, Flux's latent layout, true CFG)."""
     return _build(tmp_path_factory, "chroma")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux2_klein_dir(tmp_path_factory) -> Path:
+    """Tiny Flux.2 Klein base (``Flux2KleinPipeline``: Qwen3 encoder, 32-channel VAE in 2x2 patches, true CFG)."""
+    return _build(tmp_path_factory, "flux2_klein")

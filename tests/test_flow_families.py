@@ -2,7 +2,8 @@
 tiny random pipeline against diffusers' own pipeline of that mode, previews every step, cancel inside a step.
 
 A new family adds a :class:`FamilyCase` to ``CASES`` (its fixture, family, pipelines and the call arguments its
-pipelines need beyond the common ones). Flux has its own module (``test_flux.py``) for its many variants.
+pipelines need beyond the common ones). Flux has its own module (``test_flux.py``) for its many variants; what
+only one family does is checked in its own small module (``test_flux2.py``).
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from diffusers import (
     ChromaImg2ImgPipeline,
     ChromaInpaintPipeline,
     DiffusionPipeline,
+    Flux2KleinInpaintPipeline,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
 )
@@ -22,8 +24,11 @@ from PIL import Image
 from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled
+from studio.core.model_folders import LibraryFolder, ModelKind
 from studio.core.model_info import ModelFamily
+from studio.core.model_scan import read_entry
 from studio.core.request import GenerationRequest
+from studio.engine import families
 from tests.conftest import _engine
 
 SIZE = 64
@@ -37,9 +42,11 @@ class FamilyCase:
     img2img: type | None  # diffusers' pipeline for the mode, None when the family has none
     inpaint: type | None
     sized_img2img: bool = False  # its img2img pipeline needs width/height passed
+    masked_img2img: bool = False  # image-to-image is its inpainting pipeline with everything masked
     prepare: object = None  # adjusts diffusers' reference pipeline as the plug-in does (what 0.42 expects)
     blocks: str = "transformer_blocks"  # the transformer's block list (cancel hooks its first block)
     call: dict = field(default_factory=dict)  # extra arguments for every reference call
+    prompts: object = None  # the reference call's prompt arguments from its pipeline; None: both texts as they are
 
     def __str__(self) -> str:
         return self.family.value
@@ -49,10 +56,17 @@ def _chroma_reference(pipe) -> None:
     pipe.transformer.register_to_config(guidance_embeds=False)  # what the inpainting pipeline reads (diffusers 0.42)
 
 
+def _klein_prompts(pipe) -> dict:
+    # The Klein pipelines take the negative prompt only as embeddings, made by their own encoder.
+    return dict(prompt=PROMPT, negative_prompt_embeds=pipe.encode_prompt(NEGATIVE)[0])
+
+
 CASES = [
     FamilyCase("tiny_sd3_dir", ModelFamily.SD3, StableDiffusion3Img2ImgPipeline, StableDiffusion3InpaintPipeline),
     FamilyCase("tiny_chroma_dir", ModelFamily.CHROMA, ChromaImg2ImgPipeline, ChromaInpaintPipeline,
                sized_img2img=True, prepare=_chroma_reference),
+    FamilyCase("tiny_flux2_klein_dir", ModelFamily.FLUX2, Flux2KleinInpaintPipeline, Flux2KleinInpaintPipeline,
+               sized_img2img=True, masked_img2img=True, prompts=_klein_prompts),
 ]
 
 
@@ -76,8 +90,8 @@ def _direct(family_case: FamilyCase, folder, pipeline_cls=DiffusionPipeline, **c
     pipe.set_progress_bar_config(disable=True)
     if family_case.prepare is not None:
         family_case.prepare(pipe)
-    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, num_inference_steps=4, guidance_scale=5.0) \
-        | family_case.call | call
+    prompts = family_case.prompts(pipe) if family_case.prompts else dict(prompt=PROMPT, negative_prompt=NEGATIVE)
+    call = prompts | dict(num_inference_steps=4, guidance_scale=5.0) | family_case.call | call
     return pipe(generator=[torch.Generator("cpu").manual_seed(42)], **call).images[0]
 
 
@@ -101,9 +115,12 @@ def test_image_to_image_matches_diffusers(case):
         pytest.skip(f"{family_case.family.label} has no image-to-image pipeline")
     src = _source()
     result = engine.generate(_request(init_image=src, strength=0.6))
-    size = dict(width=SIZE, height=SIZE) if family_case.sized_img2img else {}
-    expected = _direct(family_case, folder, family_case.img2img, image=src, strength=0.6, **size)
+    extra = dict(width=SIZE, height=SIZE) if family_case.sized_img2img else {}
+    if family_case.masked_img2img:
+        extra["mask_image"] = Image.new("L", (SIZE, SIZE), 255)
+    expected = _direct(family_case, folder, family_case.img2img, image=src, strength=0.6, **extra)
     assert np.array_equal(_pixels(result.images[0]), _pixels(expected))
+    assert (result.recipes[0].mode, result.recipes[0].strength) == ("img2img", 0.6)
 
 
 def test_inpainting_keeps_unmasked_pixels_and_matches_diffusers_inside(case):
@@ -135,3 +152,10 @@ def test_previews_every_step_and_cancel_inside_a_step(case):
     finally:
         handle.remove()
     assert engine.generate(_request()).images
+
+
+def test_detected_from_its_folder_loaded_and_in_the_library(case):
+    family_case, folder, _ = case
+    pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
+    assert families.plugin_for(pipe, folder.name)[1] is family_case.family
+    assert read_entry(folder, LibraryFolder(folder.parent, ModelKind.CHECKPOINT)).family is family_case.family

@@ -463,3 +463,65 @@ def build_tiny_chroma(out_dir: Path) -> Path:
 BUILDERS.update({f"flux_{v}": (lambda out, v=v: build_tiny_flux(out, v)) for v in FLUX_VARIANTS})
 BUILDERS["sd3"] = build_tiny_sd3
 BUILDERS["chroma"] = build_tiny_chroma
+
+
+# A Qwen3-style chat template, enough for what the Klein pipelines send (one user turn, thinking turned off).
+_QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+
+
+def make_tiny_qwen_tokenizer():
+    """A byte-level BPE tokenizer (Qwen2's class) over the 256 byte characters, no merges, with Qwen's chat
+    specials and a chat template; it saves and reloads offline."""
+    from tokenizers import AddedToken
+    from transformers import Qwen2TokenizerFast
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    vocab = {token: i for i, token in enumerate(_byte_unicode() + specials)}
+    tokenizer = Qwen2TokenizerFast(vocab=vocab, merges=[], chat_template=_QWEN_CHAT_TEMPLATE)
+    tokenizer.add_tokens([AddedToken(token, special=True) for token in specials[1:]])
+    return tokenizer
+
+
+TINY_QWEN_VOCAB_SIZE = 256 + 3
+
+
+def _tiny_qwen3(hidden: int = 16):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    # 27 layers: the Klein pipelines stack hidden states 9, 18 and 27, as of the real 36-layer encoder.
+    config = Qwen3Config(vocab_size=TINY_QWEN_VOCAB_SIZE, hidden_size=hidden, intermediate_size=hidden * 2,
+                         num_hidden_layers=27, num_attention_heads=2, num_key_value_heads=1, head_dim=8,
+                         max_position_embeddings=512, tie_word_embeddings=True)
+    return Qwen3ForCausalLM(config)
+
+
+def build_tiny_flux2_klein(out_dir: Path, distilled: bool = False) -> Path:
+    """Flux.2 Klein (``Flux2KleinPipeline``): a Qwen3 encoder, ``Flux2Transformer2DModel`` on 128-channel packed
+    latents (32 VAE channels x 2x2), ``AutoencoderKLFlux2`` with batch-norm statistics of its own (random, so that
+    they matter), flow matching; ``distilled``: the step-distilled kind (no CFG)."""
+    from diffusers import AutoencoderKLFlux2, Flux2KleinPipeline, Flux2Transformer2DModel
+
+    torch.manual_seed(SEED)
+    latent, hidden = 32, 16
+    transformer = Flux2Transformer2DModel(
+        patch_size=1, in_channels=latent * 4, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=hidden * 3, timestep_guidance_channels=32,
+        axes_dims_rope=(4, 4, 4, 4), guidance_embeds=False,
+    )
+    vae = AutoencoderKLFlux2(
+        block_out_channels=(8, 16, 16, 16), layers_per_block=1, norm_num_groups=4, latent_channels=latent,
+        sample_size=64,
+    )
+    vae.bn.running_mean.normal_(0.0, 0.2)
+    vae.bn.running_var.uniform_(0.5, 1.5)
+    pipe = Flux2KleinPipeline(transformer=transformer, vae=vae, text_encoder=_tiny_qwen3(hidden),
+                              tokenizer=make_tiny_qwen_tokenizer(), scheduler=_flux_scheduler(dynamic=True),
+                              is_distilled=distilled)
+    return _save(pipe, out_dir)
+
+
+BUILDERS["flux2_klein"] = build_tiny_flux2_klein

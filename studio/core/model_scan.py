@@ -203,8 +203,9 @@ def _sidecar_words(path: Path) -> tuple[str, ...]:
 
 
 # Transformer families by their pipeline's class name (the engine's family plug-ins tell loaded pipelines apart).
-_TRANSFORMER_PIPELINES = (("Flux", ModelFamily.FLUX), ("StableDiffusion3", ModelFamily.SD3),
-                          ("Chroma", ModelFamily.CHROMA))
+# First match wins: Flux.2's names (Flux2KleinPipeline...) before Flux.1's.
+_TRANSFORMER_PIPELINES = (("Flux2", ModelFamily.FLUX2), ("Flux", ModelFamily.FLUX),
+                          ("StableDiffusion3", ModelFamily.SD3), ("Chroma", ModelFamily.CHROMA))
 
 
 def _diffusers_family(folder: Path) -> ModelFamily | None:
