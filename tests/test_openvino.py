@@ -8,8 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-pytest.importorskip("openvino", reason="OpenVINO is an optional extra: pip install 'latent-studio[openvino]'")
+pytest.importorskip("openvino", reason="OpenVINO is an optional extra: studio setup --openvino")
 
+from studio.core.backends import OPENVINO_INSTALL  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import GenerationCancelled  # noqa: E402
 from studio.core.paths import models_dir  # noqa: E402
@@ -209,7 +210,7 @@ def test_without_openvino_installed_the_run_uses_pytorch_with_a_notice(tiny_sd_d
 
     ours = _pixels(engine.generate(_request(), on_notice=notices.append))
 
-    assert notices == ["OpenVINO is not installed (pip install 'latent-studio[openvino]'); this run uses PyTorch."]
+    assert notices == [f"OpenVINO is not installed ({OPENVINO_INSTALL}); this run uses PyTorch."]
     assert np.array_equal(ours[0], _pixels(sd_engine.generate(_request()))[0])
 
 

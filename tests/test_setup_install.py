@@ -16,54 +16,20 @@ from studio.core.errors import StudioError
 from studio.setup import journal
 from studio.setup.builds import get_build, propose
 from studio.setup.hardware import Hardware, NvidiaGpu
-from studio.setup.installer import InstallPlan, SetupCancelled, explain_failure, run_uv
-from studio.setup.procedure import Situation, find_uv, install, look
+from studio.setup.installer import SetupCancelled, explain_failure, find_uv, run_uv
+from studio.setup.procedure import Situation, install, look, torch_plan
 from studio.setup.installed import InstalledTorch, assess
+from tests.setup_env import calls, make_fake_uv, packages_in, posix_only, scratch_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELS = Path("/opt/wheels")
 CPU_LINUX = Hardware("linux", "x86_64")
-posix_only = pytest.mark.skipif(sys.platform == "win32", reason="the fake uv is a script with a shebang")
 needs_wheels = pytest.mark.skipif(not any(WHEELS.glob("torch-2.13.0+cpu-*.whl")), reason="no local CPU wheel")
-
-# Stands in for uv: "downloads" 40 chunks of 1 MB into the cache (slowly), or finishes at once when they are
-# already there, as uv does with its cache. Records each run in calls.jsonl.
-FAKE_UV = """\
-#!{python}
-import json, sys, time
-from pathlib import Path
-args = sys.argv[1:]
-if args[:2] == ["cache", "clean"]:
-    raise SystemExit(0)
-cache = Path(args[args.index("--cache-dir") + 1])
-cache.mkdir(parents=True, exist_ok=True)
-cached = len(list(cache.glob("chunk-*")))
-with open(Path(__file__).with_name("calls.jsonl"), "a") as log:
-    log.write(json.dumps({{"args": args, "cached": cached}}) + "\\n")
-print("Resolved 2 packages in 10ms", flush=True)
-for index in range(cached, 40):
-    (cache / f"chunk-{{index:02d}}").write_bytes(b"x" * 1_000_000)
-    time.sleep(0.1)
-print("Prepared 2 packages in 4s", flush=True)
-print("Installed 2 packages in 200ms", flush=True)
-"""
 
 
 @pytest.fixture
 def fake_uv(tmp_path):
-    path = tmp_path / "fake-uv"
-    path.write_text(FAKE_UV.format(python=sys.executable))
-    path.chmod(0o755)
-    return path
-
-
-def venv_python(env: Path) -> Path:
-    return env / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-
-
-def calls(fake_uv):
-    return [json.loads(line) for line in fake_uv.with_name("calls.jsonl").read_text().splitlines()]
-
+    return make_fake_uv(tmp_path)
 
 def test_a_full_disk_stops_the_install_before_anything_is_downloaded():
     with pytest.raises(StudioError, match=r"needs about .* free on the disk of .* free some space"):
@@ -79,26 +45,22 @@ def test_an_old_driver_stops_a_cuda_install_with_the_driver_it_needs():
 
 
 def test_uv_running_out_of_disk_is_one_sentence():
-    plan = InstallPlan(get_build("cpu"), sys.executable, "uv", Path("cache"))
+    plan = torch_plan(get_build("cpu"), sys.executable, "uv", Path("cache"))
     output = ["Resolved 26 packages in 1.2s", "error: Failed to extract archive: torch-2.13.0+cpu-cp311.whl",
               "  Caused by: No space left on device (os error 28)"]
     assert explain_failure(output, plan).startswith("The disk filled up during the PyTorch install")
 
 
 def test_no_network_is_one_sentence_and_changes_nothing(tmp_path):
-    scratch = tmp_path / "env"
-    subprocess.run([find_uv(), "venv", "-q", str(scratch), "--python", sys.executable], check=True)
-    python = str(venv_python(scratch))
+    python = str(scratch_env(tmp_path / "env"))
     environ = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                "ALL_PROXY": "http://127.0.0.1:9", "UV_HTTP_RETRIES": "0", "NO_PROXY": ""}
-    plan = InstallPlan(get_build("cpu"), python, find_uv(), tmp_path / "cache", ("accelerate>=0.30",),
-                       environ=environ)
+    plan = replace(torch_plan(get_build("cpu"), python, find_uv(), tmp_path / "cache"), environ=environ)
     with pytest.raises(StudioError) as failure:
         run_uv(plan, lambda p: None, threading.Event())
     sentence = str(failure.value)
     assert sentence.startswith("PyTorch could not be downloaded:") and "proxy" in sentence, sentence
-    listed = subprocess.run([find_uv(), "pip", "list", "--python", python], capture_output=True, text=True)
-    assert "torch" not in listed.stdout
+    assert "torch" not in packages_in(python)
 
 
 @posix_only
@@ -154,9 +116,7 @@ def test_a_damaged_record_is_set_aside():
 def test_studio_setup_installs_the_cpu_build_into_a_fresh_environment(tmp_path):
     """A new user's environment: the app and its base dependencies, no torch; then `studio setup`."""
     uv = find_uv()
-    scratch = tmp_path / "app-env"
-    subprocess.run([uv, "venv", "-q", str(scratch), "--python", sys.executable], check=True)
-    python = venv_python(scratch)
+    python = scratch_env(tmp_path / "app-env")
     subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(ROOT)], check=True, timeout=600)
     env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_TORCH_WHEELS": str(WHEELS)}
     env.pop("PYTHONPATH", None)

@@ -3,6 +3,7 @@
 Plain Python, so the CLI and the settings can check a choice before torch is imported.
 """
 
+import importlib
 import importlib.util
 
 from studio.core.errors import StudioError
@@ -10,7 +11,7 @@ from studio.core.errors import StudioError
 TORCH = "torch"
 OPENVINO = "openvino"
 BACKENDS = (TORCH, OPENVINO)
-OPENVINO_INSTALL = "pip install 'latent-studio[openvino]'"
+OPENVINO_INSTALL = "Engine › Install OpenVINO… in the window, or `studio setup --openvino`"
 
 
 def check_backend(name: str) -> str:
@@ -20,5 +21,7 @@ def check_backend(name: str) -> str:
 
 
 def openvino_installed() -> bool:
-    """Without importing it (it takes a second)."""
+    """Without importing it (it takes a second). The import system's caches are refreshed first, so OpenVINO
+    installed while the app runs (Engine › Install OpenVINO…, the set-up) is found, and then imported, at once."""
+    importlib.invalidate_caches()
     return importlib.util.find_spec("openvino") is not None

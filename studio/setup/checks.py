@@ -4,6 +4,7 @@ sentence; ``blocking`` ones stop the install, the others are shown as they are."
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,11 @@ def local_wheels(environ: dict[str, str] | None = None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def environment_dir(python: str) -> Path:
+    """The environment ``python`` belongs to (``sys.prefix`` for this interpreter; ``<env>/bin/python`` otherwise)."""
+    return Path(sys.prefix) if python == sys.executable else Path(python).parent.parent
+
+
 def preflight(build: Build, hardware: Hardware, *, env_dir: Path, cache_dir: Path, wheels: Path | None = None,
               disk_usage: DiskUsage = shutil.disk_usage, environ: dict[str, str] | None = None) -> list[Check]:
     checks: list[Check] = []
@@ -43,7 +49,8 @@ def preflight(build: Build, hardware: Hardware, *, env_dir: Path, cache_dir: Pat
     elif allowed is None:
         checks.append(Check(f"The NVIDIA driver's version is unknown; {build.name} needs the "
                             f"{required_driver(hardware, build)} series or newer.", False))
-    checks.extend(_disk(build, hardware, env_dir, cache_dir, disk_usage))
+    checks.extend(disk_checks(f"The {build.name} build", build.sizes(hardware.system)[1], env_dir, cache_dir,
+                              disk_usage, "or choose a smaller build"))
     if wheels is not None:
         checks.extend(_wheels(build, wheels))
     proxies = proxy_settings(environ)
@@ -52,10 +59,10 @@ def preflight(build: Build, hardware: Hardware, *, env_dir: Path, cache_dir: Pat
     return checks
 
 
-def _disk(build: Build, hardware: Hardware, env_dir: Path, cache_dir: Path, disk_usage: DiskUsage) -> list[Check]:
-    """The wheels unpack into uv's cache and are hard-linked into the environment: one copy when both are on
-    one disk, two otherwise."""
-    _, installed_mb = build.sizes(hardware.system)
+def disk_checks(what: str, installed_mb: int, env_dir: Path, cache_dir: Path, disk_usage: DiskUsage,
+                alternative: str = "") -> list[Check]:
+    """Room for ``what`` (installed_mb unpacked). The wheels unpack into uv's cache and are hard-linked into the
+    environment: one copy when both are on one disk, two otherwise."""
     places = {}
     for folder in (env_dir, cache_dir):
         existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
@@ -65,9 +72,9 @@ def _disk(build: Build, hardware: Hardware, env_dir: Path, cache_dir: Path, disk
         need_mb = installed_mb * len(folders) + SPARE_MB
         free_mb = disk_usage(folders[0])[2] // 1_000_000
         if free_mb < need_mb:
-            problems.append(Check(f"The {build.name} build needs about {_gb(need_mb)} free on the disk of "
-                                  f"{folders[0]}, which has {_gb(free_mb)}: free some space, or choose a smaller "
-                                  "build.", True))
+            problems.append(Check(f"{what} needs about {_gb(need_mb)} free on the disk of {folders[0]}, which "
+                                  f"has {_gb(free_mb)}: free some space{', ' + alternative if alternative else ''}.",
+                                  True))
     return problems
 
 

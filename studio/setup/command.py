@@ -1,4 +1,5 @@
-"""``studio setup``: the first-run PyTorch set-up for scripts and terminals.
+"""``studio setup``: the first-run PyTorch set-up for scripts and terminals; ``--openvino`` installs OpenVINO too
+(or alone, when torch already fits).
 
 Exit status: 0 the installed torch fits (``--check``) or the install verified; 3 a set-up is needed (or
 ``--yes`` was not given); 2 a problem, told in one sentence; 130 cancelled.
@@ -8,12 +9,14 @@ import argparse
 import sys
 import threading
 
+from studio.core.backends import openvino_installed
 from studio.core.errors import StudioError
 from studio.core.logs import setup_logging
+from studio.setup import openvino_install
 from studio.setup.builds import BUILDS, Build, builds_for, get_build, required_driver
 from studio.setup.checks import WHEELS_ENV, local_wheels
 from studio.setup.installer import DOWNLOADING, Progress, SetupCancelled
-from studio.setup.procedure import Situation, install, look
+from studio.setup.procedure import Situation, look, set_up
 
 NEEDS_SETUP = 3
 
@@ -28,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--list-builds", action="store_true", help="list the builds for this computer")
     what.add_argument("--yes", action="store_true", help="install without asking")
     parser.add_argument("--build", help="the build to install instead of the proposed one (see --list-builds)")
+    parser.add_argument("--openvino", action="store_true",
+                        help=f"also install OpenVINO, the faster backend on CPUs (about {openvino_install.DOWNLOAD_MB} "
+                             "MB), as pinned in the app's openvino extra")
     return parser
 
 
@@ -61,18 +67,50 @@ def _run(args) -> int:
     build = get_build(args.build) if args.build else situation.proposal.build
     if build is None:
         raise StudioError(situation.proposal.reason)
-    if not situation.needs_setup and not args.build:
-        return 0  # nothing to do; `--build NAME` reinstalls or switches
+    torch_wanted = situation.needs_setup or bool(args.build)  # `--build NAME` reinstalls or switches
+    openvino = _openvino_state() if args.openvino else None
+    openvino_wanted = openvino in ("missing", "broken")
+    if not torch_wanted and not openvino_wanted:
+        return 0  # nothing to do
+    what = ([f"torch {build.torch} ({_size(build, situation)})"] if torch_wanted else []) \
+        + ([f"OpenVINO (about {openvino_install.DOWNLOAD_MB} MB to download)"] if openvino_wanted else [])
     if not args.yes:
-        if not sys.stdin.isatty() or input(f"Install torch {build.torch} ({_size(build, situation)})? [y/N] ")\
-                .strip().lower() not in ("y", "yes"):
-            print(f"Nothing was installed; `studio setup --yes{' --build ' + build.name if args.build else ''}` "
-                  "installs without asking.")
+        if not sys.stdin.isatty() or input(f"Install {' and '.join(what)}? [y/N] ").strip().lower() not in ("y", "yes"):
+            again = "".join((" --build " + build.name if args.build else "", " --openvino" if args.openvino else ""))
+            print(f"Nothing was installed; `studio setup --yes{again}` installs without asking.")
             return NEEDS_SETUP
-    print(f"Installing torch {build.torch} ({_size(build, situation)}) into {sys.prefix}")
-    verified = install(build, situation.hardware, on_progress=_ProgressLine(), cancel=threading.Event())
-    print(f"\nPyTorch {verified.torch} works ({verified.device}): Latent Studio is ready.")
+    print(f"Installing {' and '.join(what)} into {sys.prefix}")
+    if not torch_wanted:
+        version = openvino_install.install_openvino(on_progress=_ProgressLine(), cancel=threading.Event(),
+                                                    reinstall=openvino == "broken")
+        print(f"\n{_openvino_ready(version)}")
+        return 0
+    done = set_up(build, situation.hardware, on_progress=_ProgressLine(), cancel=threading.Event(),
+                  openvino=openvino_wanted)
+    print(f"\nPyTorch {done.verified.torch} works ({done.verified.device}): Latent Studio is ready.")
+    if done.openvino_problem:
+        print(f"error: {done.openvino_problem}", file=sys.stderr)
+        return 2
+    if done.openvino:
+        print(_openvino_ready(done.openvino))
     return 0
+
+
+def _openvino_state() -> str:
+    """"works", "missing", or "broken" (installed but its check fails: installed again)."""
+    if not openvino_installed():
+        return "missing"
+    try:
+        print(f"OpenVINO {openvino_install.verify_openvino()} is installed and works.")
+        return "works"
+    except StudioError as exc:
+        print(f"OpenVINO needs a repair: {exc}")
+        return "broken"
+
+
+def _openvino_ready(version: str) -> str:
+    return (f"OpenVINO {version} works: `studio generate --backend openvino`, or Engine › Run with OpenVINO in the "
+            "window.")
 
 
 def _print_situation(situation: Situation) -> None:

@@ -1,11 +1,11 @@
-"""Running uv: ``uv pip install torch==<exact build> <engine extra>`` into the app's environment, with progress
-and cancel.
+"""Running uv: ``uv pip install <packages>`` into the app's environment, with progress and cancel. The set-up
+installs ``torch==<exact build>`` and the rest of the engine extra this way, and OpenVINO (the optional backend).
 
 uv resolves, then downloads and unpacks every wheel into its cache, and only then touches the environment
 (uninstall the old build, hard-link the new one: seconds). So cancelling or losing the network while
 downloading leaves the environment as it was, and a retry reuses every wheel already in the cache. Cancel
 is refused only during that last linking step. uv shows no progress bars when its output is a pipe, so the
-progress is measured: the bytes its cache grows by (unpacked sizes), against the build's installed size.
+progress is measured: the bytes its cache grows by (unpacked sizes), against the packages' installed size.
 """
 
 import logging
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core.errors import StudioError
-from studio.setup.builds import Build
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +33,20 @@ class SetupCancelled(Exception):
 class Progress:
     phase: str
     done_mb: float = 0.0
-    total_mb: float = 0.0  # an estimate (the build's unpacked size)
+    total_mb: float = 0.0  # an estimate (the packages' unpacked size)
     speed_mb_s: float | None = None
     eta_s: float | None = None
     cancellable: bool = True
+    what: str = "PyTorch"  # what is being installed, as the user reads it
 
     def describe(self) -> str:
         if self.phase == RESOLVING:
-            return "Finding the packages…"
+            return f"Finding the packages for {self.what}…"
         if self.phase == INSTALLING:
-            return "Installing into Latent Studio's environment (a few seconds)…"
+            return f"Installing {self.what} into Latent Studio's environment (a few seconds)…"
         if self.phase == VERIFYING:
-            return "Checking that PyTorch works…"
-        text = f"Downloading and unpacking: {self.done_mb:,.0f} of about {self.total_mb:,.0f} MB"
+            return f"Checking that {self.what} works…"
+        text = f"Downloading and unpacking {self.what}: {self.done_mb:,.0f} of about {self.total_mb:,.0f} MB"
         if self.speed_mb_s:
             text += f" · {self.speed_mb_s:,.1f} MB/s"
         if self.eta_s is not None:
@@ -56,25 +56,22 @@ class Progress:
 
 @dataclass(frozen=True)
 class InstallPlan:
-    build: Build
+    what: str  # "PyTorch", "OpenVINO": for progress and sentences
+    packages: tuple[str, ...]  # requirements as uv takes them, the main one first: "torch==2.13.0+cpu", ...
     python: str  # the environment's interpreter: the app's own, sys.executable
     uv: str
     cache_dir: Path
-    requirements: tuple[str, ...] = ()  # the engine extra besides torch
-    wheels: Path | None = None  # a local wheel folder replaces the PyTorch index
-    reinstall: bool = False  # the same version is there but broken: link it again
-    total_mb: float = 0.0
+    source_options: tuple[str, ...] = ()  # where from: ("--torch-backend", "cu130"), ("--find-links", DIR); () PyPI
+    source: str = "PyPI"  # the same, as the user reads it
+    reinstall: tuple[str, ...] = ()  # packages that are there but broken: link them again
+    total_mb: float = 0.0  # their installed size (estimate), for the progress
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def command(self) -> list[str]:
         command = [self.uv, "pip", "install", "--python", self.python, "--cache-dir", str(self.cache_dir),
-                   f"torch=={self.build.torch}", *self.requirements]
-        if self.wheels is not None:
-            command += ["--find-links", str(self.wheels)]
-        elif self.build.uses_torch_backend:
-            command += ["--torch-backend", self.build.name]  # torch and its CUDA/ROCm packages from build.index_url
-        if self.reinstall:
-            command += ["--reinstall-package", "torch"]
+                   *self.packages, *self.source_options]
+        for name in self.reinstall:
+            command += ["--reinstall-package", name]
         return command
 
 
@@ -102,7 +99,7 @@ def run_uv(plan: InstallPlan, on_progress: Callable[[Progress], None], cancel: t
 
     reader = threading.Thread(target=read, name="uv-output", daemon=True)
     reader.start()
-    meter = _Meter(plan.cache_dir, plan.total_mb)
+    meter = _Meter(plan.cache_dir, plan.total_mb, plan.what)
     while True:
         try:
             process.wait(timeout=poll_s)
@@ -119,13 +116,32 @@ def run_uv(plan: InstallPlan, on_progress: Callable[[Progress], None], cancel: t
     reader.join(timeout=5)
     if process.returncode != 0:
         raise StudioError(explain_failure(output, plan))
-    on_progress(Progress(INSTALLING, plan.total_mb, plan.total_mb, cancellable=False))
+    on_progress(Progress(INSTALLING, plan.total_mb, plan.total_mb, cancellable=False, what=plan.what))
+
+
+def empty_cache(plan: InstallPlan, *names: str) -> None:
+    """After a verified install the cached wheels are only a second copy (when the cache is on another disk):
+    remove the packages ``names`` from the cache, or everything when none are given."""
+    try:
+        subprocess.run([plan.uv, "cache", "clean", *names, "--cache-dir", str(plan.cache_dir)], capture_output=True,
+                       timeout=300, stdin=subprocess.DEVNULL, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    except (OSError, subprocess.TimeoutExpired):
+        log.warning("Could not empty the set-up's download cache %s", plan.cache_dir, exc_info=True)
+
+
+def find_uv() -> str:
+    try:
+        import uv
+    except ImportError as exc:
+        raise StudioError("The uv package is missing from Latent Studio's environment: reinstall Latent Studio.") from exc
+    return uv.find_uv_bin()
 
 
 class _Meter:
-    def __init__(self, folder: Path, total_mb: float) -> None:
+    def __init__(self, folder: Path, total_mb: float, what: str) -> None:
         self.folder = folder
         self.total_mb = total_mb
+        self.what = what
         self.start_bytes = folder_size(folder)
         self.last: tuple[float, int] = (time.monotonic(), self.start_bytes)
         self.speed: float | None = None
@@ -139,7 +155,8 @@ class _Meter:
         self.last = (now, size)
         done = max(size - self.start_bytes, 0) / 1e6
         eta = (self.total_mb - done) / self.speed if self.speed and self.total_mb > done else None
-        return Progress(phase, done, max(self.total_mb, done), self.speed, eta, cancellable=phase != INSTALLING)
+        return Progress(phase, done, max(self.total_mb, done), self.speed, eta, cancellable=phase != INSTALLING,
+                        what=self.what)
 
 
 def folder_size(folder: Path) -> int:
@@ -165,31 +182,30 @@ _NETWORK = ("failed to fetch", "error sending request", "dns error", "connection
             "connection reset", "no route to host")
 _NO_SPACE = ("no space left on device", "os error 28", "os error 112", "not enough space on the disk")
 _IN_USE = ("os error 5)", "os error 32", "access is denied", "being used by another process")
-_NOT_FOUND = ("no solution found", "there is no version of torch", "no matching distribution", "not found in the")
+_NOT_FOUND = ("no solution found", "there is no version of", "no matching distribution", "not found in the")
 
 
 def explain_failure(output: list[str], plan: InstallPlan) -> str:
     """uv's output -> the one sentence the user sees."""
     text = "\n".join(output).lower()
     if any(key in text for key in _NO_SPACE):
-        return ("The disk filled up during the PyTorch install: free some space and run the set-up again (what was "
+        return (f"The disk filled up during the {plan.what} install: free some space and try again (what was "
                 "already downloaded is kept).")
     if any(key in text for key in _IN_USE):
-        return ("PyTorch's files are in use by a running program: close Latent Studio's other windows and "
-                "programs using its Python, then run the set-up again.")
+        return (f"{plan.what}'s files are in use by a running program: close Latent Studio's other windows and "
+                "programs using its Python, then try again.")
     if any(key in text for key in _NETWORK):
         host = re.search(r"https?://([^/\s:]+)", "\n".join(output))
         where = host[1] if host else "the package index"
-        return (f"PyTorch could not be downloaded: {where} cannot be reached (check the network connection or the "
-                "proxy settings); nothing was changed, so the set-up can simply be run again.")
+        return (f"{plan.what} could not be downloaded: {where} cannot be reached (check the network connection or "
+                "the proxy settings); nothing was changed, so it can simply be tried again.")
     if any(key in text for key in _NOT_FOUND):
-        source = str(plan.wheels) if plan.wheels else plan.build.index_url
-        return (f"torch {plan.build.torch} is not available for this Python and system from {source}: choose "
-                "another build.")
+        return f"{plan.packages[0].replace('==', ' ')} is not available for this Python and system from {plan.source}."
     if "permission denied" in text or "os error 13" in text:
-        return f"Latent Studio's environment cannot be written ({plan.python}): run the set-up as its owner."
+        return (f"Latent Studio's environment cannot be written ({plan.python}): run Latent Studio as the user who "
+                "installed it.")
     errors = [line for line in output if line.lower().startswith("error")] or output[-1:] or ["no output"]
-    return f"The PyTorch install failed ({errors[-1][:200]}); details in the log."
+    return f"The {plan.what} install failed ({errors[-1][:200]}); details in the log."
 
 
 def _duration(seconds: float) -> str:

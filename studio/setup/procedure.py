@@ -1,8 +1,7 @@
 """The set-up from start to end, for the window and the command line alike: look at the machine, then
-check, install, verify and record one build."""
+check, install, verify and record one build, and OpenVINO with it when asked."""
 
 import logging
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -12,10 +11,11 @@ from pathlib import Path
 from studio.core.errors import StudioError
 from studio.setup import journal
 from studio.setup.builds import Build, Proposal, propose
-from studio.setup.checks import DiskUsage, local_wheels, preflight
+from studio.setup.checks import DiskUsage, environment_dir, local_wheels, preflight
 from studio.setup.hardware import Hardware
 from studio.setup.installed import Fit, InstalledTorch, assess, installed_torch
-from studio.setup.installer import VERIFYING, InstallPlan, Progress, SetupCancelled, run_uv
+from studio.setup.installer import VERIFYING, InstallPlan, Progress, SetupCancelled, empty_cache, find_uv, run_uv
+from studio.setup.openvino_install import install_openvino
 from studio.setup.probes import detect
 from studio.setup.requirements import engine_requirements
 from studio.setup.verify import Verified, verify
@@ -70,14 +70,6 @@ def keep_current(installed: InstalledTorch) -> None:
     journal.write_record(journal.Record("", journal.KEPT, torch=installed.version, declined=installed.version))
 
 
-def find_uv() -> str:
-    try:
-        import uv
-    except ImportError as exc:
-        raise StudioError("The uv package is missing from Latent Studio's environment: reinstall Latent Studio.") from exc
-    return uv.find_uv_bin()
-
-
 def install(build: Build, hardware: Hardware, *, on_progress: Callable[[Progress], None],
             cancel: threading.Event | None = None, python: str = sys.executable, uv: str | None = None,
             wheels: Path | None = None, disk_usage: DiskUsage | None = None) -> Verified:
@@ -86,22 +78,21 @@ def install(build: Build, hardware: Hardware, *, on_progress: Callable[[Progress
     cancel = cancel or threading.Event()
     wheels = wheels if wheels is not None else local_wheels()
     cache_dir = journal.uv_cache_dir()
-    env_dir = Path(sys.prefix) if python == sys.executable else Path(python).parent.parent
     extra = {"disk_usage": disk_usage} if disk_usage else {}
-    checks = preflight(build, hardware, env_dir=env_dir, cache_dir=cache_dir, wheels=wheels, **extra)
+    checks = preflight(build, hardware, env_dir=environment_dir(python), cache_dir=cache_dir, wheels=wheels, **extra)
     for check in checks:
         log.info("Set-up check (%s): %s", "blocking" if check.blocking else "note", check.sentence)
     blocking = [check.sentence for check in checks if check.blocking]
     if blocking:
         raise StudioError(blocking[0])
     installed = installed_torch() if python == sys.executable else None
-    plan = InstallPlan(build, python, uv or find_uv(), cache_dir, tuple(engine_requirements()), wheels,
-                       reinstall=installed is not None and installed.version == build.torch,
-                       total_mb=build.sizes(hardware.system)[1])
+    plan = torch_plan(build, python, uv or find_uv(), cache_dir, wheels,
+                      reinstall=installed is not None and installed.version == build.torch,
+                      total_mb=build.sizes(hardware.system)[1])
     journal.write_record(journal.Record(build.name, journal.INSTALLING))
     try:
         run_uv(plan, on_progress, cancel)
-        on_progress(Progress(VERIFYING, cancellable=False))
+        on_progress(Progress(VERIFYING, cancellable=False, what=plan.what))
         verified = verify(python, build.accelerator, build.torch)
     except SetupCancelled:
         journal.write_record(journal.Record(build.name, journal.FAILED, message="cancelled"))
@@ -110,14 +101,47 @@ def install(build: Build, hardware: Hardware, *, on_progress: Callable[[Progress
         journal.write_record(journal.Record(build.name, journal.FAILED, message=str(exc)))
         raise
     journal.write_record(journal.Record(build.name, journal.VERIFIED, torch=verified.torch, device=verified.device))
-    _empty_cache(plan)
+    empty_cache(plan)
     return verified
 
 
-def _empty_cache(plan: InstallPlan) -> None:
-    """After a verified install the cached wheels are only a second copy (when the cache is on another disk)."""
+def torch_plan(build: Build, python: str, uv: str, cache_dir: Path, wheels: Path | None = None, *,
+               reinstall: bool = False, total_mb: float = 0.0) -> InstallPlan:
+    """``torch==<the build's exact version>`` and the rest of the engine extra, from the build's index (uv's
+    ``--torch-backend``, so torch's other packages still come from PyPI) or from a local wheel folder."""
+    if wheels is not None:
+        source: tuple[str, ...] = ("--find-links", str(wheels))
+    elif build.uses_torch_backend:
+        source = ("--torch-backend", build.name)  # torch and its CUDA/ROCm packages from build.index_url
+    else:
+        source = ()
+    return InstallPlan("PyTorch", (f"torch=={build.torch}", *engine_requirements()), python, uv, cache_dir, source,
+                       str(wheels) if wheels is not None else build.index_url,
+                       reinstall=("torch",) if reinstall else (), total_mb=total_mb)
+
+
+@dataclass(frozen=True)
+class SetUp:
+    """What a set-up installed: the verified torch, and OpenVINO when it was asked for."""
+
+    verified: Verified
+    openvino: str = ""  # the OpenVINO version installed with it
+    openvino_problem: str = ""  # one sentence: why OpenVINO was not installed (torch is, all the same)
+
+
+def set_up(build: Build, hardware: Hardware, *, on_progress: Callable[[Progress], None],
+           cancel: threading.Event | None = None, openvino: bool = False, python: str = sys.executable,
+           uv: str | None = None, wheels: Path | None = None) -> SetUp:
+    """``install`` the build, then, when asked, OpenVINO as a second uv run: its failure or cancel leaves the
+    verified torch in place and is told in ``openvino_problem``."""
+    cancel = cancel or threading.Event()
+    verified = install(build, hardware, on_progress=on_progress, cancel=cancel, python=python, uv=uv, wheels=wheels)
+    if not openvino:
+        return SetUp(verified)
     try:
-        subprocess.run([plan.uv, "cache", "clean", "--cache-dir", str(plan.cache_dir)], capture_output=True,
-                       timeout=300, stdin=subprocess.DEVNULL, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-    except (OSError, subprocess.TimeoutExpired):
-        log.warning("Could not empty the set-up's download cache %s", plan.cache_dir, exc_info=True)
+        version = install_openvino(on_progress=on_progress, cancel=cancel, python=python, uv=uv, wheels=wheels)
+    except SetupCancelled:
+        return SetUp(verified, openvino_problem="The OpenVINO install was cancelled; nothing of it was installed.")
+    except StudioError as exc:
+        return SetUp(verified, openvino_problem=str(exc))
+    return SetUp(verified, version)

@@ -1,5 +1,6 @@
 """Verification in a fresh interpreter: import torch (and the engine's other packages), run a small matmul on
-the build's device and compare it with the CPU's answer. The app's own process never imports torch for this."""
+the build's device and compare it with the CPU's answer. The app's own process never imports torch for this.
+``run_check`` runs such a check for other packages too (OpenVINO)."""
 
 import json
 import logging
@@ -42,18 +43,7 @@ def verify(python: str, accelerator: str, expected_torch: str | None = None, *,
            timeout: float = VERIFY_TIMEOUT_S) -> Verified:
     """Run the check with ``python``; raise StudioError with one sentence when the environment is not usable."""
     device = verification_device(accelerator)
-    try:
-        done = subprocess.run([python, "-c", VERIFY_SCRIPT, device], capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        raise StudioError(f"Checking the installed PyTorch took longer than {timeout:.0f} s; run the set-up again "
-                          "to repair it.") from exc
-    log.info("Verification (%s) exit %s: %s %s", device, done.returncode, done.stdout.strip(), done.stderr[-4000:])
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise StudioError(f"The installed PyTorch does not start ({last[:200]}): run the set-up again to repair it.")
-    result = json.loads(lines[-1])
+    result = run_check(python, VERIFY_SCRIPT, device, what="PyTorch", timeout=timeout)
     if "error" in result:
         raise StudioError(f"PyTorch {result['torch']} is installed but cannot use the {device.upper()} device "
                           f"({result['error']}): check the GPU driver, or choose another build.")
@@ -64,3 +54,21 @@ def verify(python: str, accelerator: str, expected_torch: str | None = None, *,
         raise StudioError(f"The environment has PyTorch {result['torch']} instead of {expected_torch}: run the set-up "
                           "again to repair it.")
     return Verified(result["torch"], result["device"])
+
+
+def run_check(python: str, script: str, *args: str, what: str, timeout: float = VERIFY_TIMEOUT_S) -> dict:
+    """Run ``script`` in a fresh ``python`` and return the JSON object it printed last; StudioError (one sentence
+    naming ``what``) when it times out, fails or prints nothing."""
+    try:
+        done = subprocess.run([python, "-c", script, *args], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise StudioError(f"Checking the installed {what} took longer than {timeout:.0f} s; install it again to "
+                          "repair it.") from exc
+    log.info("Verification of %s %s exit %s: %s %s", what, " ".join(args), done.returncode, done.stdout.strip(),
+             done.stderr[-4000:])
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise StudioError(f"The installed {what} does not start ({last[:200]}): install it again to repair it.")
+    return json.loads(lines[-1])
