@@ -149,3 +149,15 @@ def flux_engine(tiny_flux_dir):
 def tiny_chroma_dir(tmp_path_factory) -> Path:
     """Tiny Chroma (``ChromaPipeline``: T5 only, Flux's latent layout, true CFG)."""
     return _build(tmp_path_factory, "chroma")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_image_dir(tmp_path_factory) -> Path:
+    """Tiny Qwen-Image (``QwenImagePipeline``: a Qwen2.5-VL text encoder, a Wan-style VAE, true CFG)."""
+    return _build(tmp_path_factory, "qwen_image")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_image_edit_dir(tmp_path_factory) -> Path:
+    """Tiny Qwen-Image-Edit (``QwenImageEditPipeline``: Qwen-Image's components plus a ``Qwen2VLProcessor``)."""
+    return _build(tmp_path_factory, "qwen_image_edit")

@@ -14,6 +14,8 @@ from diffusers import (
     ChromaImg2ImgPipeline,
     ChromaInpaintPipeline,
     DiffusionPipeline,
+    QwenImageImg2ImgPipeline,
+    QwenImageInpaintPipeline,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
 )
@@ -53,6 +55,9 @@ CASES = [
     FamilyCase("tiny_sd3_dir", ModelFamily.SD3, StableDiffusion3Img2ImgPipeline, StableDiffusion3InpaintPipeline),
     FamilyCase("tiny_chroma_dir", ModelFamily.CHROMA, ChromaImg2ImgPipeline, ChromaInpaintPipeline,
                sized_img2img=True, prepare=_chroma_reference),
+    # Qwen-Image's CFG is true CFG, diffusers' true_cfg_scale (its guidance_scale is for guidance-distilled models)
+    FamilyCase("tiny_qwen_image_dir", ModelFamily.QWEN_IMAGE, QwenImageImg2ImgPipeline, QwenImageInpaintPipeline,
+               sized_img2img=True, call=dict(true_cfg_scale=5.0, guidance_scale=None)),
 ]
 
 

@@ -463,3 +463,76 @@ def build_tiny_chroma(out_dir: Path) -> Path:
 BUILDERS.update({f"flux_{v}": (lambda out, v=v: build_tiny_flux(out, v)) for v in FLUX_VARIANTS})
 BUILDERS["sd3"] = build_tiny_sd3
 BUILDERS["chroma"] = build_tiny_chroma
+
+
+# --------------------------------------------------------------------------------------------- Qwen-Image
+QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                       "<|image_pad|>", "<|video_pad|>")
+QWEN_VOCAB_SIZE = 256 + len(QWEN_SPECIAL_TOKENS)
+
+
+def make_tiny_qwen_tokenizer():
+    """A byte-level ``Qwen2Tokenizer``: the 256 byte characters, no merges, then the chat and vision specials."""
+    from tokenizers import AddedToken
+    from transformers import Qwen2Tokenizer
+
+    vocab = {c: i for i, c in enumerate(_byte_unicode())} | {t: 256 + i for i, t in enumerate(QWEN_SPECIAL_TOKENS)}
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[])
+    tokenizer.add_tokens([AddedToken(t, special=True) for t in QWEN_SPECIAL_TOKENS])
+    return tokenizer
+
+
+def _tiny_qwen_vl(tokenizer):
+    """Qwen2.5-VL with a 2-layer, 32-wide language model and a 1-block, 16-wide vision tower."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen2_5_VLConfig(
+        text_config=dict(vocab_size=QWEN_VOCAB_SIZE, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
+                         rope_scaling={"rope_type": "default", "mrope_section": [2, 2, 4]}, rope_theta=1000000.0,
+                         bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>")),
+        vision_config=dict(depth=1, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=32,
+                           fullatt_block_indexes=[0]),
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+    return Qwen2_5_VLForConditionalGeneration(config)
+
+
+def build_tiny_qwen_image(out_dir: Path, edit: bool = False) -> Path:
+    """Qwen-Image (``QwenImagePipeline``) or, with ``edit``, Qwen-Image-Edit (``QwenImageEditPipeline``: the same
+    components plus a ``Qwen2VLProcessor``, its vision tower reading the reference image at a few patches)."""
+    from diffusers import (
+        AutoencoderKLQwenImage,
+        FlowMatchEulerDiscreteScheduler,
+        QwenImageEditPipeline,
+        QwenImagePipeline,
+        QwenImageTransformer2DModel,
+    )
+    from transformers import Qwen2VLImageProcessorPil, Qwen2VLProcessor
+
+    torch.manual_seed(SEED)
+    tokenizer = make_tiny_qwen_tokenizer()
+    # 16 latent channels in 2x2 patches, as the real model's; the VAE's three downsamplings make latents 1/8.
+    transformer = QwenImageTransformer2DModel(patch_size=2, in_channels=64, out_channels=16, num_layers=2,
+                                              attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+                                              axes_dims_rope=(8, 4, 4))
+    vae = AutoencoderKLQwenImage(base_dim=8, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
+                                 temperal_downsample=[False, True, True])
+    # Qwen/Qwen-Image's shipped scheduler config.
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        num_train_timesteps=1000, shift=1.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=0.9,
+        base_image_seq_len=256, max_image_seq_len=8192, shift_terminal=0.02, time_shift_type="exponential",
+    )
+    components = dict(transformer=transformer, vae=vae, text_encoder=_tiny_qwen_vl(tokenizer), tokenizer=tokenizer,
+                      scheduler=scheduler)
+    if not edit:
+        return _save(QwenImagePipeline(**components), out_dir)
+    images = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=56 * 56)  # a 4x4-patch view of the reference
+    processor = Qwen2VLProcessor(image_processor=images, tokenizer=tokenizer)
+    return _save(QwenImageEditPipeline(**components, processor=processor), out_dir)
+
+
+BUILDERS["qwen_image"] = build_tiny_qwen_image
+BUILDERS["qwen_image_edit"] = lambda out: build_tiny_qwen_image(out, edit=True)
