@@ -159,5 +159,9 @@ def tiny_qwen_image_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_qwen_image_edit_dir(tmp_path_factory) -> Path:
-    """Tiny Qwen-Image-Edit (``QwenImageEditPipeline``: Qwen-Image's components plus a ``Qwen2VLProcessor``)."""
+    """Tiny Qwen-Image-Edit (``QwenImageEditPipeline``: Qwen-Image's components plus a ``Qwen2VLProcessor``).
+
+    Skipped without torchvision: transformers 5's ``Qwen2VLProcessor`` cannot be built or loaded without a video
+    processor, which needs torchvision (the CPU torch of ``make test`` has none; ``make test-upscalers`` has)."""
+    pytest.importorskip("torchvision", reason=tiny_models.QWEN_EDIT_NEEDS)
     return _build(tmp_path_factory, "qwen_image_edit")

@@ -469,6 +469,7 @@ BUILDERS["chroma"] = build_tiny_chroma
 QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                        "<|image_pad|>", "<|video_pad|>")
 QWEN_VOCAB_SIZE = 256 + len(QWEN_SPECIAL_TOKENS)
+QWEN_EDIT_NEEDS = "Qwen-Image-Edit's Qwen2VLProcessor needs torchvision (transformers 5 builds its video processor too)"
 
 
 def make_tiny_qwen_tokenizer():
