@@ -511,7 +511,7 @@ def build_tiny_qwen_image(out_dir: Path, edit: bool = False) -> Path:
         QwenImagePipeline,
         QwenImageTransformer2DModel,
     )
-    from transformers import Qwen2VLImageProcessorPil, Qwen2VLProcessor
+    from transformers import Qwen2VLImageProcessorPil, Qwen2VLProcessor, Qwen2VLVideoProcessor
 
     torch.manual_seed(SEED)
     tokenizer = make_tiny_qwen_tokenizer()
@@ -530,8 +530,10 @@ def build_tiny_qwen_image(out_dir: Path, edit: bool = False) -> Path:
                       scheduler=scheduler)
     if not edit:
         return _save(QwenImagePipeline(**components), out_dir)
-    images = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=56 * 56)  # a 4x4-patch view of the reference
-    processor = Qwen2VLProcessor(image_processor=images, tokenizer=tokenizer)
+    # The reference image seen as 4x4 patches; the video processor is unused by the pipeline but required (torchvision).
+    images = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=56 * 56)
+    videos = Qwen2VLVideoProcessor(min_pixels=56 * 56, max_pixels=56 * 56)
+    processor = Qwen2VLProcessor(image_processor=images, tokenizer=tokenizer, video_processor=videos)
     return _save(QwenImageEditPipeline(**components, processor=processor), out_dir)
 
 
