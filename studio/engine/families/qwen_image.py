@@ -11,7 +11,8 @@
   guidance-distilled transformers, which no released Qwen-Image is, and is not passed. The other defaults are the
   pipeline's: 4.0 and 50 steps, sides a multiple of 16, its own FlowMatchEulerDiscreteScheduler.
 - The edit pipeline conditions on the reference image resized to about a megapixel whatever the output size, as
-  diffusers' ``QwenImageEditPipeline`` does.
+  diffusers' ``QwenImageEditPipeline`` does. Edit folders need torchvision: transformers 5 builds the processor's
+  video processor too (without it loading says a library is missing, ``loading._load_folder``).
 - Latents are 16-channel, from a Wan-style video VAE (one frame), packed in 2x2 patches as Flux's are; previews
   unpack them and use ComfyUI's ``latent_formats.Wan21`` factors (the format ComfyUI's ``supported_models.QwenImage``
   uses), which apply to the normalised latents the pipeline denoises.
