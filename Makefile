@@ -38,8 +38,9 @@ $(UPSCALERS_VENV)/.installed: pyproject.toml
 	$(UPSCALERS_VENV)/bin/python -m pip install --quiet -e '.[engine,upscalers,test]'
 	touch $@
 
+# Also Qwen-Image-Edit's tests: its Qwen2VLProcessor needs torchvision too.
 test-upscalers: $(UPSCALERS_VENV)/.installed
-	QT_QPA_PLATFORM=offscreen $(UPSCALERS_VENV)/bin/python -m pytest tests/test_upscaler_models.py tests/test_upscalers.py tests/ui/test_upscale_window.py $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(UPSCALERS_VENV)/bin/python -m pytest tests/test_upscaler_models.py tests/test_upscalers.py tests/ui/test_upscale_window.py tests/test_qwen_image.py $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m tests.bench $(ARGS)

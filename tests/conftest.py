@@ -164,3 +164,19 @@ def tiny_chroma_dir(tmp_path_factory) -> Path:
 def tiny_flux2_klein_dir(tmp_path_factory) -> Path:
     """Tiny Flux.2 Klein base (``Flux2KleinPipeline``: Qwen3 encoder, 32-channel VAE in 2x2 patches, true CFG)."""
     return _build(tmp_path_factory, "flux2_klein")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_image_dir(tmp_path_factory) -> Path:
+    """Tiny Qwen-Image (``QwenImagePipeline``: a Qwen2.5-VL text encoder, a Wan-style VAE, true CFG)."""
+    return _build(tmp_path_factory, "qwen_image")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_image_edit_dir(tmp_path_factory) -> Path:
+    """Tiny Qwen-Image-Edit (``QwenImageEditPipeline``: Qwen-Image's components plus a ``Qwen2VLProcessor``).
+
+    Skipped without torchvision: transformers 5's ``Qwen2VLProcessor`` cannot be built or loaded without a video
+    processor, which needs torchvision (the CPU torch of ``make test`` has none; ``make test-upscalers`` has)."""
+    pytest.importorskip("torchvision", reason=tiny_models.QWEN_EDIT_NEEDS)
+    return _build(tmp_path_factory, "qwen_image_edit")

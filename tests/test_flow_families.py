@@ -16,6 +16,8 @@ from diffusers import (
     ChromaInpaintPipeline,
     DiffusionPipeline,
     Flux2KleinInpaintPipeline,
+    QwenImageImg2ImgPipeline,
+    QwenImageInpaintPipeline,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
 )
@@ -67,6 +69,9 @@ CASES = [
                sized_img2img=True, prepare=_chroma_reference),
     FamilyCase("tiny_flux2_klein_dir", ModelFamily.FLUX2, Flux2KleinInpaintPipeline, Flux2KleinInpaintPipeline,
                sized_img2img=True, masked_img2img=True, prompts=_klein_prompts),
+    # Qwen-Image's CFG is true CFG, diffusers' true_cfg_scale (its guidance_scale is for guidance-distilled models)
+    FamilyCase("tiny_qwen_image_dir", ModelFamily.QWEN_IMAGE, QwenImageImg2ImgPipeline, QwenImageInpaintPipeline,
+               sized_img2img=True, call=dict(true_cfg_scale=5.0, guidance_scale=None)),
 ]
 
 

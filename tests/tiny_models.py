@@ -473,27 +473,11 @@ _QWEN_CHAT_TEMPLATE = (
 )
 
 
-def make_tiny_qwen_tokenizer():
-    """A byte-level BPE tokenizer (Qwen2's class) over the 256 byte characters, no merges, with Qwen's chat
-    specials and a chat template; it saves and reloads offline."""
-    from tokenizers import AddedToken
-    from transformers import Qwen2TokenizerFast
-
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    vocab = {token: i for i, token in enumerate(_byte_unicode() + specials)}
-    tokenizer = Qwen2TokenizerFast(vocab=vocab, merges=[], chat_template=_QWEN_CHAT_TEMPLATE)
-    tokenizer.add_tokens([AddedToken(token, special=True) for token in specials[1:]])
-    return tokenizer
-
-
-TINY_QWEN_VOCAB_SIZE = 256 + 3
-
-
 def _tiny_qwen3(hidden: int = 16):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     # 27 layers: the Klein pipelines stack hidden states 9, 18 and 27, as of the real 36-layer encoder.
-    config = Qwen3Config(vocab_size=TINY_QWEN_VOCAB_SIZE, hidden_size=hidden, intermediate_size=hidden * 2,
+    config = Qwen3Config(vocab_size=QWEN_VOCAB_SIZE, hidden_size=hidden, intermediate_size=hidden * 2,
                          num_hidden_layers=27, num_attention_heads=2, num_key_value_heads=1, head_dim=8,
                          max_position_embeddings=512, tie_word_embeddings=True)
     return Qwen3ForCausalLM(config)
@@ -525,3 +509,78 @@ def build_tiny_flux2_klein(out_dir: Path, distilled: bool = False) -> Path:
 
 
 BUILDERS["flux2_klein"] = build_tiny_flux2_klein
+# --------------------------------------------------------------------------------------------- Qwen-Image
+QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                       "<|image_pad|>", "<|video_pad|>")
+QWEN_VOCAB_SIZE = 256 + len(QWEN_SPECIAL_TOKENS)
+QWEN_EDIT_NEEDS = "Qwen-Image-Edit's Qwen2VLProcessor needs torchvision (transformers 5 builds its video processor too)"
+
+
+def make_tiny_qwen_tokenizer():
+    """A byte-level ``Qwen2Tokenizer`` (Qwen2.5-VL's and Qwen3's): the 256 byte characters, no merges, then the chat
+    and vision specials, with a chat template; it saves and reloads offline."""
+    from tokenizers import AddedToken
+    from transformers import Qwen2Tokenizer
+
+    vocab = {c: i for i, c in enumerate(_byte_unicode())} | {t: 256 + i for i, t in enumerate(QWEN_SPECIAL_TOKENS)}
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], chat_template=_QWEN_CHAT_TEMPLATE)
+    tokenizer.add_tokens([AddedToken(t, special=True) for t in QWEN_SPECIAL_TOKENS])
+    return tokenizer
+
+
+def _tiny_qwen_vl(tokenizer):
+    """Qwen2.5-VL with a 2-layer, 32-wide language model and a 1-block, 16-wide vision tower."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen2_5_VLConfig(
+        text_config=dict(vocab_size=QWEN_VOCAB_SIZE, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
+                         rope_scaling={"rope_type": "default", "mrope_section": [2, 2, 4]}, rope_theta=1000000.0,
+                         bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>")),
+        vision_config=dict(depth=1, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=32,
+                           fullatt_block_indexes=[0]),
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+    return Qwen2_5_VLForConditionalGeneration(config)
+
+
+def build_tiny_qwen_image(out_dir: Path, edit: bool = False) -> Path:
+    """Qwen-Image (``QwenImagePipeline``) or, with ``edit``, Qwen-Image-Edit (``QwenImageEditPipeline``: the same
+    components plus a ``Qwen2VLProcessor``, its vision tower reading the reference image at a few patches)."""
+    from diffusers import (
+        AutoencoderKLQwenImage,
+        FlowMatchEulerDiscreteScheduler,
+        QwenImageEditPipeline,
+        QwenImagePipeline,
+        QwenImageTransformer2DModel,
+    )
+    from transformers import Qwen2VLImageProcessorPil, Qwen2VLProcessor, Qwen2VLVideoProcessor
+
+    torch.manual_seed(SEED)
+    tokenizer = make_tiny_qwen_tokenizer()
+    # 16 latent channels in 2x2 patches, as the real model's; the VAE's three downsamplings make latents 1/8.
+    transformer = QwenImageTransformer2DModel(patch_size=2, in_channels=64, out_channels=16, num_layers=2,
+                                              attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+                                              axes_dims_rope=(8, 4, 4))
+    vae = AutoencoderKLQwenImage(base_dim=8, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
+                                 temperal_downsample=[False, True, True])
+    # Qwen/Qwen-Image's shipped scheduler config.
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        num_train_timesteps=1000, shift=1.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=0.9,
+        base_image_seq_len=256, max_image_seq_len=8192, shift_terminal=0.02, time_shift_type="exponential",
+    )
+    components = dict(transformer=transformer, vae=vae, text_encoder=_tiny_qwen_vl(tokenizer), tokenizer=tokenizer,
+                      scheduler=scheduler)
+    if not edit:
+        return _save(QwenImagePipeline(**components), out_dir)
+    # The reference image seen as 4x4 patches; the video processor is unused by the pipeline but required (torchvision).
+    images = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=56 * 56)
+    videos = Qwen2VLVideoProcessor(min_pixels=56 * 56, max_pixels=56 * 56)
+    processor = Qwen2VLProcessor(image_processor=images, tokenizer=tokenizer, video_processor=videos)
+    return _save(QwenImageEditPipeline(**components, processor=processor), out_dir)
+
+
+BUILDERS["qwen_image"] = build_tiny_qwen_image
+BUILDERS["qwen_image_edit"] = lambda out: build_tiny_qwen_image(out, edit=True)

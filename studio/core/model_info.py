@@ -18,6 +18,7 @@ class ModelFamily(str, Enum):
     SD3 = "sd3"
     CHROMA = "chroma"
     FLUX2 = "flux2"
+    QWEN_IMAGE = "qwen_image"
 
     @property
     def native_size(self) -> int:
@@ -27,7 +28,7 @@ class ModelFamily(str, Enum):
     def label(self) -> str:
         return {ModelFamily.SD1: "SD 1.x", ModelFamily.SD2: "SD 2.x", ModelFamily.SDXL: "SDXL",
                 ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5", ModelFamily.CHROMA: "Chroma",
-                ModelFamily.FLUX2: "Flux.2 Klein"}[self]
+                ModelFamily.FLUX2: "Flux.2 Klein", ModelFamily.QWEN_IMAGE: "Qwen-Image"}[self]
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,4 @@ class ModelInfo:
     dtype: str
     fewstep: Detection | None = None  # an LCM, Turbo, Lightning or Hyper-SD model, and the settings it needs
     controls: FamilyControls = field(default_factory=FamilyControls)
-    edits: bool = False  # an instruction-editing model (Flux Kontext): the canvas image plus an instruction
+    edits: bool = False  # an instruction-editing model (Flux Kontext, Qwen-Image-Edit): the canvas image plus an instruction

@@ -205,7 +205,8 @@ def _sidecar_words(path: Path) -> tuple[str, ...]:
 # Transformer families by their pipeline's class name (the engine's family plug-ins tell loaded pipelines apart).
 # First match wins: Flux.2's names (Flux2KleinPipeline...) before Flux.1's.
 _TRANSFORMER_PIPELINES = (("Flux2", ModelFamily.FLUX2), ("Flux", ModelFamily.FLUX),
-                          ("StableDiffusion3", ModelFamily.SD3), ("Chroma", ModelFamily.CHROMA))
+                          ("StableDiffusion3", ModelFamily.SD3), ("Chroma", ModelFamily.CHROMA),
+                          ("QwenImage", ModelFamily.QWEN_IMAGE))
 
 
 def _diffusers_family(folder: Path) -> ModelFamily | None:

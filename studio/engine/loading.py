@@ -96,6 +96,9 @@ def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
                 f"The model folder '{folder.name}' could not be loaded: its weights do not match its configuration; "
                 "details are in the log."
             ) from exc
+        if isinstance(exc, ImportError):  # e.g. Qwen-Image-Edit's Qwen2-VL processor without torchvision
+            raise StudioError(f"The model folder '{folder.name}' needs a library that is not installed here "
+                              f"({_short(exc)}).") from exc
         raise StudioError(f"The model folder '{folder.name}' is incomplete or damaged ({_short(exc)}).") from exc
     return _finish(pipe, folder.name, _weights_hash(folder), device)
 

@@ -23,6 +23,7 @@ from studio.engine.families.chroma import Chroma
 from studio.engine.families.configs import MODEL_CONFIGS, config_dir
 from studio.engine.families.flux import Flux
 from studio.engine.families.flux2 import Flux2
+from studio.engine.families.qwen_image import QwenImage
 from studio.engine.families.sd3 import StableDiffusion3
 from studio.engine.families.stable_diffusion import StableDiffusion
 from studio.engine.gguf_files import GGUF_SUFFIX, read_gguf_shapes
@@ -30,7 +31,7 @@ from studio.engine.gguf_files import GGUF_SUFFIX, read_gguf_shapes
 __all__ = ["MODEL_CONFIGS", "PLUGINS", "FamilyPlugin", "config_dir", "detect_checkpoint", "detect_keys", "plugin_for",
            "plugin_of_family", "read_header_shapes"]
 
-PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma(), Flux2())
+PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma(), Flux2(), QwenImage())
 
 
 def plugin_for(pipe, name: str) -> tuple[FamilyPlugin, ModelFamily]:
