@@ -10,6 +10,8 @@ downloaded. A 4-step 64x64 generation on such a pipeline takes a fraction of a s
 - :func:`build_tiny_sdxl` - SDXL (two text encoders, ``text_time`` embedding, Euler discrete).
 - :func:`save_single_file` - any of those folders as an original LDM/SGM single-file ``.safetensors``;
   :func:`single_file_state_dict` does the key conversion on state dicts (also on meta tensors, full size).
+- :func:`build_tiny_flux`, :func:`build_tiny_sd3`, :func:`build_tiny_chroma` - the flow-matching families;
+  :func:`save_sd3_single_file` writes the SD 3.5 folder in the original MMDiT single-file layout.
 
 The two SDXL text encoders have different widths (32 and 64, like 768 and 1280 in the real model):
 diffusers' single-file loader tells them apart by the width of their position embeddings.
@@ -424,22 +426,32 @@ def build_tiny_flux(out_dir: Path, variant: str = "dev") -> Path:
     return _save(pipe, out_dir)
 
 
-def build_tiny_sd3(out_dir: Path) -> Path:
-    """SD 3.5: two CLIP encoders with projections, a T5, an MMDiT ``SD3Transformer2DModel``, flow matching."""
+def build_tiny_sd3(out_dir: Path, seed: int = SEED) -> Path:
+    """SD 3.5: two CLIP encoders with projections, a T5, an MMDiT ``SD3Transformer2DModel``, flow matching.
+
+    As in the real model the two CLIP encoders differ in width (32 and 64, like 768 and 1280: diffusers' single-file
+    loader tells them apart by it), the T5 is wider than both together (the CLIP embeddings are padded to its
+    width), and CLIP-L's projection is the identity, which is what diffusers gives it from a single file.
+    """
     from diffusers import SD3Transformer2DModel, StableDiffusion3Pipeline
     from transformers import CLIPTextModelWithProjection
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
+    clip_l, clip_g, t5 = 32, 64, 128
     transformer = SD3Transformer2DModel(
         sample_size=8, patch_size=2, in_channels=16, num_layers=2, attention_head_dim=8, num_attention_heads=4,
-        caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=64, out_channels=16,
+        caption_projection_dim=32, joint_attention_dim=t5, pooled_projection_dim=clip_l + clip_g, out_channels=16,
         pos_embed_max_size=32,
     )
+    text_encoder = CLIPTextModelWithProjection(_clip_config(clip_l))
+    with torch.no_grad():
+        text_encoder.text_projection.weight.copy_(torch.eye(clip_l))
     pipe = StableDiffusion3Pipeline(
         transformer=transformer, vae=_flow_vae(16, scaling_factor=1.5305, shift_factor=0.0609),
-        text_encoder=CLIPTextModelWithProjection(_clip_config(32)), tokenizer=make_tiny_tokenizer(),
-        text_encoder_2=CLIPTextModelWithProjection(_clip_config(32)), tokenizer_2=make_tiny_tokenizer(),
-        text_encoder_3=_tiny_t5(), tokenizer_3=make_tiny_t5_tokenizer(),
+        text_encoder=text_encoder, tokenizer=make_tiny_tokenizer(),
+        text_encoder_2=CLIPTextModelWithProjection(_clip_config(clip_g, act="gelu")),
+        tokenizer_2=make_tiny_tokenizer(pad_token="!"),
+        text_encoder_3=_tiny_t5(t5), tokenizer_3=make_tiny_t5_tokenizer(),
         scheduler=_flux_scheduler(dynamic=False).from_config({"shift": 3.0}),
     )
     return _save(pipe, out_dir)
@@ -509,6 +521,8 @@ def build_tiny_flux2_klein(out_dir: Path, distilled: bool = False) -> Path:
 
 
 BUILDERS["flux2_klein"] = build_tiny_flux2_klein
+
+
 # --------------------------------------------------------------------------------------------- Qwen-Image
 QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                        "<|image_pad|>", "<|video_pad|>")
@@ -584,3 +598,90 @@ def build_tiny_qwen_image(out_dir: Path, edit: bool = False) -> Path:
 
 BUILDERS["qwen_image"] = build_tiny_qwen_image
 BUILDERS["qwen_image_edit"] = lambda out: build_tiny_qwen_image(out, edit=True)
+
+
+# --------------------------------------------------------------------------------------------- SD 3.5 single file
+# diffusers' SD3Transformer2DModel -> the original MMDiT layout (``joint_blocks.*``): the inverse of diffusers'
+# convert_sd3_transformer_checkpoint_to_diffusers (q/k/v concatenated into qkv; the last block, which has no context
+# output, and the final layer with their modulation halves in the original shift-then-scale order).
+_SD3_PLAIN = (("pos_embed.pos_embed", "pos_embed"), ("pos_embed.proj.", "x_embedder.proj."),
+              ("time_text_embed.timestep_embedder.linear_1.", "t_embedder.mlp.0."),
+              ("time_text_embed.timestep_embedder.linear_2.", "t_embedder.mlp.2."),
+              ("context_embedder.", "context_embedder."),
+              ("time_text_embed.text_embedder.linear_1.", "y_embedder.mlp.0."),
+              ("time_text_embed.text_embedder.linear_2.", "y_embedder.mlp.2."), ("proj_out.", "final_layer.linear."))
+_SD3_BLOCK = (("attn.to_out.0.", "x_block.attn.proj."), ("attn.to_add_out.", "context_block.attn.proj."),
+              ("attn2.to_out.0.", "x_block.attn2.proj."), ("norm1.linear.", "x_block.adaLN_modulation.1."),
+              ("ff.net.0.proj.", "x_block.mlp.fc1."), ("ff.net.2.", "x_block.mlp.fc2."),
+              ("ff_context.net.0.proj.", "context_block.mlp.fc1."), ("ff_context.net.2.", "context_block.mlp.fc2."),
+              ("attn.norm_q.", "x_block.attn.ln_q."), ("attn.norm_k.", "x_block.attn.ln_k."),
+              ("attn.norm_added_q.", "context_block.attn.ln_q."), ("attn.norm_added_k.", "context_block.attn.ln_k."),
+              ("attn2.norm_q.", "x_block.attn2.ln_q."), ("attn2.norm_k.", "x_block.attn2.ln_k."))
+_SD3_QKV = (("attn.to_", "x_block.attn.qkv."), ("attn.add_", "context_block.attn.qkv."),
+            ("attn2.to_", "x_block.attn2.qkv."))
+
+
+def _swap_halves(tensor: torch.Tensor) -> torch.Tensor:
+    first, second = tensor.chunk(2, dim=0)
+    return torch.cat([second, first])
+
+
+def sd3_transformer_to_original(sd: dict, num_layers: int) -> dict:
+    """An SD3 transformer state dict in the original layout (every tensor used once, or it raises)."""
+    sd, out = dict(sd), {}
+    for hf, original in _SD3_PLAIN:
+        for key in [k for k in sd if k.startswith(hf)]:
+            out[original + key[len(hf):]] = sd.pop(key)
+    for i in range(num_layers):
+        block = f"transformer_blocks.{i}."
+        for hf, original in _SD3_QKV:
+            suffix = "_proj" if hf == "attn.add_" else ""
+            for kind in ("weight", "bias"):
+                parts = [f"{block}{hf}{x}{suffix}.{kind}" for x in "qkv"]
+                if parts[0] in sd:
+                    out[f"joint_blocks.{i}.{original}{kind}"] = torch.cat([sd.pop(k) for k in parts])
+        last = i == num_layers - 1
+        for kind in ("weight", "bias"):
+            tensor = sd.pop(f"{block}norm1_context.linear.{kind}")
+            out[f"joint_blocks.{i}.context_block.adaLN_modulation.1.{kind}"] = _swap_halves(tensor) if last else tensor
+        for hf, original in _SD3_BLOCK:
+            for key in [k for k in sd if k.startswith(block + hf)]:
+                out[f"joint_blocks.{i}.{original}{key[len(block + hf):]}"] = sd.pop(key)
+    for kind in ("weight", "bias"):
+        out[f"final_layer.adaLN_modulation.1.{kind}"] = _swap_halves(sd.pop(f"norm_out.linear.{kind}"))
+    if sd:
+        raise ValueError(f"SD3 keys left unconverted: {sorted(sd)[:5]}")
+    return out
+
+
+def save_sd3_single_file(pipeline_dir: Path, out_path: Path, *, text_encoders: bool = True, vae: bool = True) -> Path:
+    """A tiny SD 3.5 folder as one original-layout ``.safetensors``: ``model.diffusion_model.*`` (the MMDiT), and
+    unless told otherwise ``first_stage_model.*`` (the VAE, LDM layout) and ``text_encoders.clip_l/clip_g/t5xxl.
+    transformer.*`` (the encoders in transformers' own layout). With neither, the transformer keys have no prefix,
+    as transformer-only files ship."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    pipeline_dir = Path(pipeline_dir)
+
+    def part(name: str) -> tuple[dict, dict]:
+        folder = pipeline_dir / name
+        return load_file(next(folder.glob("*.safetensors"))), json.loads((folder / "config.json").read_text())
+
+    weights, config = part("transformer")
+    transformer = sd3_transformer_to_original(weights, config["num_layers"])
+    prefix = "model.diffusion_model." if text_encoders or vae else ""
+    state = {prefix + k: v for k, v in transformer.items()}
+    if vae:
+        state.update({"first_stage_model." + k: v for k, v in _vae_to_ldm(*part("vae")).items()})
+    if text_encoders:
+        for name, key in (("text_encoder", "clip_l"), ("text_encoder_2", "clip_g")):
+            state.update({f"text_encoders.{key}.transformer." + k: v for k, v in _hf_clip(part(name)[0]).items()})
+        t5 = part("text_encoder_3")[0]
+        t5.setdefault("encoder.embed_tokens.weight", t5["shared.weight"].clone())  # tied: saved once in the folder
+        state.update({"text_encoders.t5xxl.transformer." + k: v for k, v in t5.items()})
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(out_path), metadata={"format": "pt"})
+    return out_path

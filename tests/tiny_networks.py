@@ -5,10 +5,16 @@
 with shapes read from the pipeline's own modules, so it fits that pipeline and no other. Text-encoder keys carry
 ``text_model_`` as real files do (transformers 5's CLIP has no ``text_model`` attribute; diffusers strips it).
 Each patched text-encoder layer has its ``out_proj`` too: diffusers only recognises the old key layout by it.
+
+For the flow-matching transformers (Flux, SD 3.5, Chroma): :func:`transformer_lora` makes a peft LoRA on the
+transformer and saves it with the pipeline's own ``save_lora_weights`` (diffusers' layout, ``transformer.*``
+``lora_A``/``lora_B``); :func:`kohya_flux_lora` writes a Flux LoRA in the kohya/BFL layout (``lora_unet_double_blocks_
+<i>_img_attn_qkv`` with one fused q/k/v, ``single_blocks_<i>_linear2``...), which diffusers' Flux loader converts.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -43,6 +49,62 @@ def kohya_lora(pipe, path: Path, *, seed: int = 1, rank: int = 4, scale: float =
                 add(prefix + ("" if name.startswith("text_model") else "text_model_"), name, module)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata)
+    return path
+
+
+TRANSFORMER_TARGETS = ["attn.to_q", "attn.to_k", "attn.to_v", "attn.to_out.0", "attn.add_q_proj", "ff.net.2"]
+
+
+def transformer_lora(pipe, path: Path, *, seed: int = 1, rank: int = 4) -> Path:
+    """A peft LoRA (random A and B) on the transformer of ``pipe``, saved as diffusers saves LoRAs."""
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    transformer = copy.deepcopy(pipe.transformer)  # the pipeline's own stays without adapters
+    targets = [name for name, module in transformer.named_modules()
+               if name.endswith(tuple(TRANSFORMER_TARGETS)) and isinstance(module, torch.nn.Linear)]
+    torch.manual_seed(seed)
+    transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=targets, init_lora_weights=False))
+    layers = get_peft_model_state_dict(transformer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    type(pipe).save_lora_weights(str(path.parent), transformer_lora_layers=layers, weight_name=path.name)
+    return path
+
+
+def kohya_flux_lora(pipe, path: Path, *, seed: int = 1, rank: int = 4, scale: float = 0.3) -> Path:
+    """A Flux LoRA in the kohya/BFL layout, shapes read from ``pipe``'s transformer (a fused qkv is three times
+    as wide as one of the q, k, v it patches)."""
+    generator = torch.Generator().manual_seed(seed)
+    tensors: dict[str, torch.Tensor] = {}
+
+    def add(key: str, module: torch.nn.Linear, fused: int = 1) -> None:
+        tensors[f"{key}.lora_down.weight"] = torch.randn(rank, module.in_features, generator=generator) * scale
+        tensors[f"{key}.lora_up.weight"] = torch.randn(module.out_features * fused, rank, generator=generator) * scale
+        tensors[f"{key}.alpha"] = torch.tensor(float(rank))
+
+    transformer = pipe.transformer
+    for i, block in enumerate(transformer.transformer_blocks):
+        add(f"lora_unet_double_blocks_{i}_img_attn_qkv", block.attn.to_q, fused=3)
+        add(f"lora_unet_double_blocks_{i}_txt_attn_qkv", block.attn.add_q_proj, fused=3)
+        add(f"lora_unet_double_blocks_{i}_img_attn_proj", block.attn.to_out[0])
+        add(f"lora_unet_double_blocks_{i}_img_mlp_0", block.ff.net[0].proj)
+        add(f"lora_unet_double_blocks_{i}_img_mlp_2", block.ff.net[2])
+    for i, block in enumerate(transformer.single_transformer_blocks):
+        add(f"lora_unet_single_blocks_{i}_linear2", block.proj_out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    return path
+
+
+def kohya_sd3_lora(pipe, path: Path, *, rank: int = 4) -> Path:
+    """An SD 3.5 LoRA in the kohya layout (``lora_unet_joint_blocks_<i>_x_block_attn_qkv``), which diffusers 0.42's
+    SD3 loader does not convert."""
+    inner = pipe.transformer.transformer_blocks[0].attn.to_q
+    key = "lora_unet_joint_blocks_0_x_block_attn_qkv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({f"{key}.lora_down.weight": torch.zeros(rank, inner.in_features),
+               f"{key}.lora_up.weight": torch.zeros(inner.out_features * 3, rank),
+               f"{key}.alpha": torch.tensor(float(rank))}, str(path))
     return path
 
 

@@ -6,10 +6,15 @@ files no longer wanted are deleted (``delete_adapters``), and the weights are se
 wanted every adapter is unloaded, so a run without tags after a run with them gives the base model's pixels;
 the base model itself is never reloaded. Everything that can be refused is refused before the model changes:
 
-- not a readable ``.safetensors`` file, or a LyCORIS LoHa/LoKr file (diffusers cannot convert those);
+- not a readable ``.safetensors`` file, or a LyCORIS LoHa/LoKr file (diffusers cannot convert those), or one in
+  the kohya layout for a pipeline whose loader does not convert it (diffusers 0.42 converts kohya files for
+  SD 1.x/2.x/SDXL and the Flux loader, which Chroma shares, but not for SD 3.5);
 - a LoRA for another model: each of its tensors is compared with the shape of the module it patches in the
   loaded model (after diffusers' own key conversion), so no width is assumed (the tests' tiny models have
   unusual ones); a module that does not exist counts as a mismatch.
+
+The denoiser is the UNet or, for the flow-matching families, the transformer: diffusers' LoRA loaders, and the
+weights given to ``set_adapters``, name it by its pipeline attribute.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 
 _LYCORIS_MARKERS = (".hada_w1", ".hada_w2", ".lokr_w1", ".lokr_w2", ".lokr_t2")
 _TEXT_ENCODERS = ("text_encoder", "text_encoder_2")
+_DENOISERS = ("unet", "transformer")
+_KOHYA_MARKERS = (".lora_down.", ".lora_up.")
 
 
 class LoraAdapters:
@@ -68,8 +75,14 @@ class LoraAdapters:
             raise StudioError(
                 f"The LoRA '{path.name}' is a LyCORIS LoHa/LoKr file, which cannot be loaded; use a plain LoRA."
             )
+        if not hasattr(self._pipe, "load_lora_weights"):
+            raise StudioError(f"LoRAs cannot be loaded into this model's pipeline ({type(self._pipe).__name__}).")
         try:
-            state, _alphas = self._pipe.lora_state_dict(str(path))
+            state = self._pipe.lora_state_dict(str(path))
+            state = state[0] if isinstance(state, tuple) else state  # SD's loaders add the alphas, Flux's and SD3's not
+            if any(marker in key for key in state for marker in _KOHYA_MARKERS):
+                raise StudioError(f"The LoRA '{path.name}' is in the kohya layout, which diffusers cannot convert for "
+                                  "this model; use one saved in diffusers' layout.")
             mismatch = _first_mismatch(self._pipe, state)
         except StudioError:
             raise
@@ -104,7 +117,7 @@ class LoraAdapters:
         ref = item.ref
         if ref.te_weight == ref.unet_weight:
             return ref.unet_weight
-        weights = {"unet": ref.unet_weight}
+        weights = {_denoiser(self._pipe): ref.unet_weight}
         weights.update({part: ref.te_weight for part in _TEXT_ENCODERS if getattr(self._pipe, part, None) is not None})
         return weights
 
@@ -125,7 +138,7 @@ def _first_mismatch(pipe, state: dict[str, torch.Tensor]) -> str | None:
         model = getattr(pipe, part, None)
         if model is None:
             return f"it patches a {part} the model does not have"
-        if part == "unet":
+        if part in _DENOISERS:
             peft = tensors if any("lora_A" in k for k in tensors) else convert_unet_state_dict_to_peft(tensors)
         else:
             peft = convert_state_dict_to_peft(convert_state_dict_to_diffusers(tensors))
@@ -143,6 +156,10 @@ def _first_mismatch(pipe, state: dict[str, torch.Tensor]) -> str | None:
             if expected is not None and tuple(tensor.shape[:2]) != expected:
                 return f"{part}.{module_path} is {_io(module)}, the LoRA expects {tuple(tensor.shape)}"
     return None
+
+
+def _denoiser(pipe) -> str:
+    return "transformer" if getattr(pipe, "transformer", None) is not None else "unet"
 
 
 def _expected_shape(module, which: str, tensor: torch.Tensor) -> tuple[int, int] | None:

@@ -48,8 +48,9 @@ def load_pipeline(
 
     ``config_dir`` overrides the shipped config folder for single-file checkpoints (used for models whose
     architecture differs from the stock ones). ``allow_pickle`` lets ``.ckpt`` files load; they can run code.
-    A file that holds only a transformer (Flux) takes its other components from a diffusers folder of its family
-    found in ``library()`` (the model library's folders), unless ``config_dir`` names one.
+    A file of a family whose files lack components (Flux transformers; SD 3.5 files, which lack at least the
+    tokenizers) takes them from a diffusers folder of its family found in ``library()`` (the model library's
+    folders), unless ``config_dir`` names one.
     """
     path = Path(source).expanduser()
     if path.is_dir():
@@ -146,9 +147,9 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
                       library: Callable[[], Sequence[LibraryFolder]]) -> LoadedPipeline:
     family, inpaint = _check_single_file(path, allow_pickle)
     plugin = families.plugin_of_family(family)
-    if config_dir is None and plugin.transformer_files:
+    if config_dir is None and plugin.library_base:
         config_dir = next((entry.path for entry in scan(library()) if entry.family is family and entry.path.is_dir()
-                           and plugin.fits_base(entry.path, inpaint)), None)
+                           and plugin.fits_base(entry.path, path, inpaint)), None)
     try:
         pipe = plugin.load_single_file(path, family, inpaint, config_dir, device.dtype)
     except StudioError:

@@ -96,7 +96,12 @@ def linear_preview(latents: torch.Tensor, factors: Factors) -> np.ndarray:
 
 class TinyAutoencoderPreview:
     """Full-size previews from a local ``AutoencoderTiny``, switched off when it costs more than
-    ``budget`` times the measured denoising step."""
+    ``budget`` times the measured denoising step.
+
+    The denoiser's latents are unscaled as a pipeline does before its VAE decodes, with the tiny autoencoder's own
+    ``scaling_factor`` and ``shift_factor`` (what makes it a drop-in ``pipe.vae``): 1 and 0 for taesd/taesdxl,
+    which decode the denoiser's latents as they are; taef1 and taesd3 decode the VAE's unscaled latents.
+    """
 
     def __init__(self, folder: Path, device: torch.device, dtype: torch.dtype, budget: float = 0.1) -> None:
         from diffusers import AutoencoderTiny
@@ -108,7 +113,8 @@ class TinyAutoencoderPreview:
 
     @torch.inference_mode()
     def decode(self, latents: torch.Tensor) -> np.ndarray:
-        lat = latents[:1].to(self.vae.device, self.vae.dtype)
+        config = self.vae.config
+        lat = latents[:1].to(self.vae.device, self.vae.dtype) / config.scaling_factor + config.shift_factor
         image = self.vae.decode(lat).sample[0].float().clamp(-1, 1)
         return ((image.permute(1, 2, 0) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 

@@ -5,7 +5,8 @@ family of a single file from its header alone (key layout and a few shapes, neve
 on a 20 GB file and works the same on tiny test files):
 
 - SD 1.x/2.x/SDXL checkpoints in the original LDM/SGM layout (``core.model_header.detect_keys``);
-- a Flux.1 transformer file in the BFL layout (``double_blocks.*``); Fill by its wider ``img_in``.
+- a Flux.1 transformer file in the BFL layout (``double_blocks.*``); Fill by its wider ``img_in``;
+- an SD 3.5 file in the original layout (``joint_blocks.*``, with or without its text encoders and VAE).
 
 :func:`config_dir` (``configs``) gives the config-only diffusers folders shipped for single-file checkpoints.
 """
@@ -16,9 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from studio.core.errors import StudioError
-from studio.core.model_header import read_header
 from studio.core.model_info import ModelFamily
-from studio.engine.families.base import FamilyPlugin
+from studio.engine.families.base import FamilyPlugin, file_shapes
 from studio.engine.families.chroma import Chroma
 from studio.engine.families.configs import MODEL_CONFIGS, config_dir
 from studio.engine.families.flux import Flux
@@ -26,10 +26,9 @@ from studio.engine.families.flux2 import Flux2
 from studio.engine.families.qwen_image import QwenImage
 from studio.engine.families.sd3 import StableDiffusion3
 from studio.engine.families.stable_diffusion import StableDiffusion
-from studio.engine.gguf_files import GGUF_SUFFIX, read_gguf_shapes
 
 __all__ = ["MODEL_CONFIGS", "PLUGINS", "FamilyPlugin", "config_dir", "detect_checkpoint", "detect_keys", "plugin_for",
-           "plugin_of_family", "read_header_shapes"]
+           "plugin_of_family"]
 
 PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma(), Flux2(), QwenImage())
 
@@ -48,18 +47,13 @@ def plugin_of_family(family: ModelFamily) -> FamilyPlugin:
     return next(plugin for plugin in PLUGINS if family in plugin.families)
 
 
-def read_header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor names and shapes from a ``.safetensors`` header; no tensor data is read."""
-    return read_header(path).shapes
-
-
 def detect_keys(shapes: Mapping[str, tuple[int, ...]], name: str) -> tuple[ModelFamily, bool]:
     """``(family, dedicated_inpaint)`` from a file's tensor names and shapes; raises :class:`StudioError`."""
     for plugin in PLUGINS:
         found = plugin.detect_keys(shapes, name)
         if found is not None:
             return found
-    raise StudioError(f"'{name}' is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint, nor a Flux.1 transformer.")
+    raise StudioError(f"'{name}' is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint, nor a Flux.1 or SD 3.5 model.")
 
 
 def detect_checkpoint(path: Path) -> tuple[ModelFamily, bool]:
@@ -69,5 +63,4 @@ def detect_checkpoint(path: Path) -> tuple[ModelFamily, bool]:
     safetensors files of no supported family. Pickle checkpoints (``.ckpt``, ``.pt``, ``.pth``) are not read here.
     """
     path = Path(path)
-    shapes = read_gguf_shapes(path) if path.suffix.lower() == GGUF_SUFFIX else read_header_shapes(path)
-    return detect_keys(shapes, path.name)
+    return detect_keys(file_shapes(path), path.name)

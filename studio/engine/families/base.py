@@ -8,22 +8,28 @@ never branches on the family itself; adding a family is one new module registere
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
+from diffusers import DiffusionPipeline
 
 from studio.core.errors import StudioError
+from studio.core.model_header import read_header
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import GenerationRequest, Mode
+from studio.engine.gguf_files import GGUF_SUFFIX, quantization_config, read_gguf_shapes
 
 
 class FamilyPlugin:
     """Defaults are those of latent diffusion in 4 channels; a plug-in overrides what differs."""
 
     families: tuple[ModelFamily, ...] = ()
-    transformer_files = False  # its single files hold only the denoiser: the rest comes from a library folder
+    # Its single files take what they lack (other components, tokenizers) from a diffusers folder of its family in
+    # the model library, the first one that ``fits_base``.
+    library_base = False
     controlnets = False  # ControlNet layers work with its models (the ControlNet variants of its pipelines)
 
     # -- recognising ---------------------------------------------------------------------------------
@@ -41,8 +47,8 @@ class FamilyPlugin:
         transformer-only file, its other components) from."""
         raise StudioError(f"'{path.name}' is a {family.label} file; load its diffusers folder or hub id instead.")
 
-    def fits_base(self, folder: Path, inpaint: bool) -> bool:
-        """For transformer-only files: whether the diffusers ``folder`` can give the other components."""
+    def fits_base(self, folder: Path, path: Path, inpaint: bool) -> bool:
+        """For ``library_base`` families: whether the diffusers ``folder`` can give what the file at ``path`` lacks."""
         return False
 
     def dedicated_inpaint(self, pipe) -> bool:
@@ -104,3 +110,27 @@ class FamilyPlugin:
     def preview_latents(self, latents: torch.Tensor, pipe, width: int, height: int) -> torch.Tensor:
         """A step's predicted latent as ``(batch, channels, h, w)`` (packed latents are unpacked here)."""
         return latents
+
+
+def file_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes of a ``.safetensors`` or ``.gguf`` file, from its header alone."""
+    return read_gguf_shapes(path) if Path(path).suffix.lower() == GGUF_SUFFIX else read_header(path).shapes
+
+
+def transformer_config(folder: Path, class_name: str) -> dict | None:
+    """The ``transformer/config.json`` of the diffusers ``folder`` when its class is ``class_name``, else None."""
+    try:
+        config = json.loads((Path(folder) / "transformer" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) and config.get("_class_name") == class_name else None
+
+
+def load_transformer_file(transformer_class, path: Path, base: Path, dtype):
+    """The pipeline of ``base`` (a diffusers folder) with its transformer taken from the single file at ``path``
+    (``.safetensors``, or ``.gguf`` kept quantized by diffusers' GGUF support)."""
+    transformer = transformer_class.from_single_file(
+        str(path), config=str(base), subfolder="transformer", local_files_only=True, torch_dtype=dtype,
+        quantization_config=quantization_config(path, dtype),
+    )
+    return DiffusionPipeline.from_pretrained(base, transformer=transformer, local_files_only=True, dtype=dtype)

@@ -18,13 +18,11 @@
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from diffusers import (
-    DiffusionPipeline,
     FluxFillPipeline,
     FluxImg2ImgPipeline,
     FluxInpaintPipeline,
@@ -36,9 +34,8 @@ from diffusers import (
 from studio.core.errors import StudioError
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import Mode
-from studio.engine.families.base import FamilyPlugin
+from studio.engine.families.base import FamilyPlugin, load_transformer_file, transformer_config
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
-from studio.engine.gguf_files import quantization_config
 
 _PIPELINES = {Mode.TEXT_TO_IMAGE: FluxPipeline, Mode.IMAGE_TO_IMAGE: FluxImg2ImgPipeline, Mode.INPAINT: FluxInpaintPipeline}
 
@@ -66,7 +63,7 @@ _DISTILLED_TIP = ("Distilled guidance (Forge's \"Distilled CFG Scale\"): Flux ha
 
 class Flux(FamilyPlugin):
     families = (ModelFamily.FLUX,)
-    transformer_files = True
+    library_base = True  # its files hold only the transformer
 
     def family_of(self, pipe) -> ModelFamily | None:
         return ModelFamily.FLUX if isinstance(getattr(pipe, "transformer", None), FluxTransformer2DModel) else None
@@ -84,23 +81,19 @@ class Flux(FamilyPlugin):
     def load_single_file(self, path: Path, family: ModelFamily, inpaint: bool, base: Path | None, dtype):
         """A transformer file (``.safetensors`` or ``.gguf``) with the text encoders, VAE and scheduler of
         ``base``, a Flux diffusers folder of the same kind (Fill for a Fill transformer)."""
-        if base is None or not self.fits_base(base, inpaint):
+        if base is None or not self.fits_base(base, path, inpaint):
             kind = "Flux Fill" if inpaint else "Flux.1"
             raise StudioError(f"'{path.name}' holds only a {kind} transformer; it needs the text encoders and VAE "
                               f"of a {kind} diffusers folder: put one in the model library's checkpoint folders.")
-        transformer = FluxTransformer2DModel.from_single_file(
-            str(path), config=str(base), subfolder="transformer", local_files_only=True, torch_dtype=dtype,
-            quantization_config=quantization_config(path, dtype),
-        )
-        return DiffusionPipeline.from_pretrained(base, transformer=transformer, local_files_only=True, dtype=dtype)
+        return load_transformer_file(FluxTransformer2DModel, path, base, dtype)
 
-    def fits_base(self, folder: Path, inpaint: bool) -> bool:
+    def fits_base(self, folder: Path, path: Path, inpaint: bool) -> bool:
         """Whether ``folder`` is a Flux diffusers folder whose transformer has a Fill's (or a plain) input."""
+        config = transformer_config(folder, "FluxTransformer2DModel")
         try:
-            config = json.loads((Path(folder) / "transformer" / "config.json").read_text(encoding="utf-8"))
-            return config.get("_class_name") == "FluxTransformer2DModel" and (
+            return config is not None and (
                 config["in_channels"] > (config.get("out_channels") or config["in_channels"])) == inpaint
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             return False
 
     def dedicated_inpaint(self, pipe) -> bool:
