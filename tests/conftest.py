@@ -149,3 +149,15 @@ def flux_engine(tiny_flux_dir):
 def tiny_chroma_dir(tmp_path_factory) -> Path:
     """Tiny Chroma (``ChromaPipeline``: T5 only, Flux's latent layout, true CFG)."""
     return _build(tmp_path_factory, "chroma")
+
+
+@pytest.fixture(scope="session")
+def tiny_z_image_dir(tmp_path_factory) -> Path:
+    """Tiny Z-Image (``ZImagePipeline``: a Qwen3 encoder with a chat template, Flux's VAE, true CFG)."""
+    return _build(tmp_path_factory, "z_image")
+
+
+@pytest.fixture(scope="session")
+def tiny_z_image_turbo_dir(tmp_path_factory) -> Path:
+    """Tiny Z-Image-Turbo: the same model with Turbo's scheduler (shift 3.0)."""
+    return _build(tmp_path_factory, "z_image_turbo")

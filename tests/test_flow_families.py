@@ -16,6 +16,8 @@ from diffusers import (
     DiffusionPipeline,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
+    ZImageImg2ImgPipeline,
+    ZImageInpaintPipeline,
 )
 from PIL import Image
 
@@ -53,6 +55,7 @@ CASES = [
     FamilyCase("tiny_sd3_dir", ModelFamily.SD3, StableDiffusion3Img2ImgPipeline, StableDiffusion3InpaintPipeline),
     FamilyCase("tiny_chroma_dir", ModelFamily.CHROMA, ChromaImg2ImgPipeline, ChromaInpaintPipeline,
                sized_img2img=True, prepare=_chroma_reference),
+    FamilyCase("tiny_z_image_dir", ModelFamily.Z_IMAGE, ZImageImg2ImgPipeline, ZImageInpaintPipeline, blocks="layers"),
 ]
 
 

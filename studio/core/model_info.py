@@ -17,6 +17,7 @@ class ModelFamily(str, Enum):
     FLUX = "flux"
     SD3 = "sd3"
     CHROMA = "chroma"
+    Z_IMAGE = "z_image"
 
     @property
     def native_size(self) -> int:
@@ -25,7 +26,8 @@ class ModelFamily(str, Enum):
     @property
     def label(self) -> str:
         return {ModelFamily.SD1: "SD 1.x", ModelFamily.SD2: "SD 2.x", ModelFamily.SDXL: "SDXL",
-                ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5", ModelFamily.CHROMA: "Chroma"}[self]
+                ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5", ModelFamily.CHROMA: "Chroma",
+                ModelFamily.Z_IMAGE: "Z-Image"}[self]
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def _sidecar_words(path: Path) -> tuple[str, ...]:
 
 # Transformer families by their pipeline's class name (the engine's family plug-ins tell loaded pipelines apart).
 _TRANSFORMER_PIPELINES = (("Flux", ModelFamily.FLUX), ("StableDiffusion3", ModelFamily.SD3),
-                          ("Chroma", ModelFamily.CHROMA))
+                          ("Chroma", ModelFamily.CHROMA), ("ZImage", ModelFamily.Z_IMAGE))
 
 
 def _diffusers_family(folder: Path) -> ModelFamily | None:

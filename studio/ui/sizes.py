@@ -8,8 +8,10 @@ _SIZES: dict[ModelFamily, list[tuple[int, int]]] = {
     ModelFamily.SD2: [(768, 768), (896, 640), (640, 896), (1024, 576), (576, 1024)],
     ModelFamily.SDXL: [(1024, 1024), (1152, 896), (896, 1152), (1216, 832), (832, 1216), (1344, 768), (768, 1344)],
 }
-# Flux.1, SD 3.5 and Chroma are trained around the same megapixel (their sides must be multiples of 16, as these are).
-_SIZES[ModelFamily.FLUX] = _SIZES[ModelFamily.SD3] = _SIZES[ModelFamily.CHROMA] = _SIZES[ModelFamily.SDXL]
+# Flux.1, SD 3.5, Chroma and Z-Image are trained around the same megapixel (their sides must be multiples of 16, as
+# these are).
+_SIZES.update(dict.fromkeys((ModelFamily.FLUX, ModelFamily.SD3, ModelFamily.CHROMA, ModelFamily.Z_IMAGE),
+                            _SIZES[ModelFamily.SDXL]))
 
 
 def native_sizes(family: ModelFamily) -> list[tuple[int, int]]:

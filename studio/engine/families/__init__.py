@@ -5,7 +5,8 @@ family of a single file from its header alone (key layout and a few shapes, neve
 on a 20 GB file and works the same on tiny test files):
 
 - SD 1.x/2.x/SDXL checkpoints in the original LDM/SGM layout (``core.model_header.detect_keys``);
-- a Flux.1 transformer file in the BFL layout (``double_blocks.*``); Fill by its wider ``img_in``.
+- a Flux.1 transformer file in the BFL layout (``double_blocks.*``); Fill by its wider ``img_in``;
+- a Z-Image transformer file (``layers.0.adaLN_modulation.0``, with or without ``model.diffusion_model.``).
 
 :func:`config_dir` (``configs``) gives the config-only diffusers folders shipped for single-file checkpoints.
 """
@@ -24,12 +25,13 @@ from studio.engine.families.configs import MODEL_CONFIGS, config_dir
 from studio.engine.families.flux import Flux
 from studio.engine.families.sd3 import StableDiffusion3
 from studio.engine.families.stable_diffusion import StableDiffusion
+from studio.engine.families.z_image import ZImage
 from studio.engine.gguf_files import GGUF_SUFFIX, read_gguf_shapes
 
 __all__ = ["MODEL_CONFIGS", "PLUGINS", "FamilyPlugin", "config_dir", "detect_checkpoint", "detect_keys", "plugin_for",
            "plugin_of_family", "read_header_shapes"]
 
-PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma())
+PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma(), ZImage())
 
 
 def plugin_for(pipe, name: str) -> tuple[FamilyPlugin, ModelFamily]:

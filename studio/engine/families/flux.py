@@ -17,14 +17,10 @@
 
 from __future__ import annotations
 
-import inspect
-import json
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 from diffusers import (
-    DiffusionPipeline,
     FluxFillPipeline,
     FluxImg2ImgPipeline,
     FluxInpaintPipeline,
@@ -33,12 +29,10 @@ from diffusers import (
     FluxTransformer2DModel,
 )
 
-from studio.core.errors import StudioError
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import Mode
-from studio.engine.families.base import FamilyPlugin
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
-from studio.engine.gguf_files import quantization_config
+from studio.engine.families.transformer_files import TransformerFilePlugin
 
 _PIPELINES = {Mode.TEXT_TO_IMAGE: FluxPipeline, Mode.IMAGE_TO_IMAGE: FluxImg2ImgPipeline, Mode.INPAINT: FluxInpaintPipeline}
 
@@ -64,9 +58,9 @@ _DISTILLED_TIP = ("Distilled guidance (Forge's \"Distilled CFG Scale\"): Flux ha
                   "prompt; 3.5 is the usual value.")
 
 
-class Flux(FamilyPlugin):
+class Flux(TransformerFilePlugin):
     families = (ModelFamily.FLUX,)
-    transformer_files = True
+    transformer_class = FluxTransformer2DModel
 
     def family_of(self, pipe) -> ModelFamily | None:
         return ModelFamily.FLUX if isinstance(getattr(pipe, "transformer", None), FluxTransformer2DModel) else None
@@ -81,26 +75,14 @@ class Flux(FamilyPlugin):
             img_in = shapes.get(prefix + _IMG_IN, ())
         return ModelFamily.FLUX, len(img_in) == 2 and img_in[1] > _PLAIN_IN_CHANNELS
 
-    def load_single_file(self, path: Path, family: ModelFamily, inpaint: bool, base: Path | None, dtype):
-        """A transformer file (``.safetensors`` or ``.gguf``) with the text encoders, VAE and scheduler of
-        ``base``, a Flux diffusers folder of the same kind (Fill for a Fill transformer)."""
-        if base is None or not self.fits_base(base, inpaint):
-            kind = "Flux Fill" if inpaint else "Flux.1"
-            raise StudioError(f"'{path.name}' holds only a {kind} transformer; it needs the text encoders and VAE "
-                              f"of a {kind} diffusers folder: put one in the model library's checkpoint folders.")
-        transformer = FluxTransformer2DModel.from_single_file(
-            str(path), config=str(base), subfolder="transformer", local_files_only=True, torch_dtype=dtype,
-            quantization_config=quantization_config(path, dtype),
-        )
-        return DiffusionPipeline.from_pretrained(base, transformer=transformer, local_files_only=True, dtype=dtype)
+    def file_kind(self, inpaint: bool) -> str:
+        return "Flux Fill" if inpaint else "Flux.1"
 
-    def fits_base(self, folder: Path, inpaint: bool) -> bool:
-        """Whether ``folder`` is a Flux diffusers folder whose transformer has a Fill's (or a plain) input."""
+    def fits_transformer(self, config: dict, inpaint: bool) -> bool:
+        """A Fill's transformer (wider input) for a Fill file, a plain one for the others."""
         try:
-            config = json.loads((Path(folder) / "transformer" / "config.json").read_text(encoding="utf-8"))
-            return config.get("_class_name") == "FluxTransformer2DModel" and (
-                config["in_channels"] > (config.get("out_channels") or config["in_channels"])) == inpaint
-        except (OSError, ValueError, KeyError, TypeError):
+            return (config["in_channels"] > (config.get("out_channels") or config["in_channels"])) == inpaint
+        except (KeyError, TypeError):
             return False
 
     def dedicated_inpaint(self, pipe) -> bool:
@@ -116,13 +98,6 @@ class Flux(FamilyPlugin):
         if self._editing(mode, pipe):
             return FluxKontextPipeline
         return _PIPELINES[mode]
-
-    def make_pipeline(self, mode: Mode, pipe):
-        # Built from the components, not with from_pipe: from_pipe casts every module to one dtype, which a
-        # quantized (GGUF) transformer refuses.
-        cls = self.pipeline_class(mode, pipe)
-        wanted = inspect.signature(cls.__init__).parameters
-        return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
 
     def controls(self, pipe) -> FamilyControls:
         common = dict(negative_prompt=False, own_sampler=FLOW_SAMPLER, size_multiple=16, prompt_note=PROMPT_NOTE,
