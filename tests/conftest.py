@@ -180,3 +180,15 @@ def tiny_qwen_image_edit_dir(tmp_path_factory) -> Path:
     processor, which needs torchvision (the CPU torch of ``make test`` has none; ``make test-upscalers`` has)."""
     pytest.importorskip("torchvision", reason=tiny_models.QWEN_EDIT_NEEDS)
     return _build(tmp_path_factory, "qwen_image_edit")
+
+
+@pytest.fixture(scope="session")
+def tiny_z_image_dir(tmp_path_factory) -> Path:
+    """Tiny Z-Image (``ZImagePipeline``: a Qwen3 encoder with a chat template, Flux's VAE, true CFG)."""
+    return _build(tmp_path_factory, "z_image")
+
+
+@pytest.fixture(scope="session")
+def tiny_z_image_turbo_dir(tmp_path_factory) -> Path:
+    """Tiny Z-Image-Turbo: the same model with Turbo's scheduler (shift 3.0)."""
+    return _build(tmp_path_factory, "z_image_turbo")

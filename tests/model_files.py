@@ -1,4 +1,4 @@
-"""Small model files for library tests, written with safetensors' numpy API (no torch needed)."""
+"""Small model files for library tests, written with safetensors' numpy API (no torch needed), and GGUF files."""
 
 from __future__ import annotations
 
@@ -31,3 +31,25 @@ def kohya_lora_shapes(width: int = 768, te: tuple[str, ...] = ("lora_te",)) -> d
 
 def tag_frequency(**tags: int) -> dict[str, str]:
     return {"ss_tag_frequency": json.dumps({"10_dataset": tags})}
+
+
+def write_q8_0_gguf(path: Path, arrays: dict[str, np.ndarray], arch: str) -> int:
+    """``arrays`` written by the ``gguf`` package as city96's conversions are: 2-D weights of more than 1024 values
+    whose rows hold whole 32-value blocks as Q8_0, the rest (biases, norms, pad tokens) as they are. Returns how
+    many were quantized."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), arch)
+    quantized = 0
+    for name, array in arrays.items():
+        if array.ndim == 2 and array.size > 1024 and array.shape[-1] % 32 == 0:  # Q8_0 blocks hold 32 values
+            writer.add_tensor(name, gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0),
+                              raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            quantized += 1
+        else:
+            writer.add_tensor(name, array)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return quantized

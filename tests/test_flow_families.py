@@ -20,6 +20,8 @@ from diffusers import (
     QwenImageInpaintPipeline,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
+    ZImageImg2ImgPipeline,
+    ZImageInpaintPipeline,
 )
 from PIL import Image
 
@@ -72,6 +74,7 @@ CASES = [
     # Qwen-Image's CFG is true CFG, diffusers' true_cfg_scale (its guidance_scale is for guidance-distilled models)
     FamilyCase("tiny_qwen_image_dir", ModelFamily.QWEN_IMAGE, QwenImageImg2ImgPipeline, QwenImageInpaintPipeline,
                sized_img2img=True, call=dict(true_cfg_scale=5.0, guidance_scale=None)),
+    FamilyCase("tiny_z_image_dir", ModelFamily.Z_IMAGE, ZImageImg2ImgPipeline, ZImageInpaintPipeline, blocks="layers"),
 ]
 
 

@@ -15,6 +15,7 @@ from studio.core.request import GenerationRequest
 from studio.engine import families
 from studio.engine.engine import Engine
 from studio.engine.previews import linear_preview
+from tests.model_files import write_q8_0_gguf
 
 SIZE = 64
 PROMPT = "a red fox in snow"
@@ -236,27 +237,14 @@ def test_a_transformer_file_takes_the_rest_from_a_library_folder(tmp_path, tiny_
 
 
 def test_a_gguf_file_written_with_the_gguf_package_loads_quantized(tmp_path, tiny_flux_dir):
-    gguf = pytest.importorskip("gguf")
+    pytest.importorskip("gguf")
     path = tmp_path / "flux1-dev-Q8_0.gguf"
-    writer = gguf.GGUFWriter(str(path), "flux")
-    quantized = 0
-    for name, tensor in _transformer_weights(tiny_flux_dir).items():
-        array = tensor.float().numpy()
-        if array.ndim == 2 and array.shape[-1] % 32 == 0:  # Q8_0 blocks hold 32 values
-            writer.add_tensor(name, gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0),
-                              raw_dtype=gguf.GGMLQuantizationType.Q8_0)
-            quantized += 1
-        else:
-            writer.add_tensor(name, array)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    assert quantized > 10
+    arrays = {name: tensor.float().numpy() for name, tensor in _transformer_weights(tiny_flux_dir).items()}
+    assert write_q8_0_gguf(path, arrays, "flux") > 10
     assert families.detect_checkpoint(path) == (ModelFamily.FLUX, False)
     engine = Engine("cpu", previews="linear", library=_library_with(tmp_path, tiny_flux_dir))
     engine.load(str(path))
-    weight = engine._loaded.pipe.transformer.transformer_blocks[0].attn.to_q.weight
+    weight = engine._loaded.pipe.transformer.transformer_blocks[0].ff.net[0].proj.weight  # 128 x 32
     assert type(weight).__name__ == "GGUFParameter"  # kept quantized, dequantized per layer
     out = _pixels(engine.generate(_request()).images[0]).astype(int)
     assert np.abs(out - _pixels(_direct(tiny_flux_dir))).max() <= 3  # 8-bit weights: within a few levels

@@ -685,3 +685,50 @@ def save_sd3_single_file(pipeline_dir: Path, out_path: Path, *, text_encoders: b
     out_path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(out_path), metadata={"format": "pt"})
     return out_path
+# --------------------------------------------------------------------------------------------- Z-Image
+def build_tiny_z_image(out_dir: Path, turbo: bool = False) -> Path:
+    """Z-Image: a Qwen3 text encoder, the single-stream ``ZImageTransformer2DModel``, Flux's 16-channel VAE and
+    the shipped scheduler (shift 6.0; Turbo's 3.0, the only difference between their folders)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, ZImagePipeline, ZImageTransformer2DModel
+    from transformers import Qwen3Config, Qwen3Model
+
+    torch.manual_seed(SEED)
+    width = 32
+    text_encoder = Qwen3Model(Qwen3Config(
+        vocab_size=QWEN_VOCAB_SIZE, hidden_size=width, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=1024,
+    ))
+    # head width 16 = the three rope axes' 8 + 4 + 4; the first axis numbers up to 512 caption tokens and a frame
+    transformer = ZImageTransformer2DModel(
+        all_patch_size=(2,), all_f_patch_size=(1,), in_channels=16, dim=32, n_layers=2, n_refiner_layers=1,
+        n_heads=2, n_kv_heads=2, cap_feat_dim=width, axes_dims=[8, 4, 4], axes_lens=[1024, 32, 32],
+    )
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, use_dynamic_shifting=False,
+                                                shift=3.0 if turbo else 6.0)
+    pipe = ZImagePipeline(transformer=transformer, vae=_flow_vae(16), text_encoder=text_encoder,
+                          tokenizer=make_tiny_qwen_tokenizer(), scheduler=scheduler)
+    return _save(pipe, out_dir)
+
+
+BUILDERS["z_image"] = build_tiny_z_image
+BUILDERS["z_image_turbo"] = lambda out: build_tiny_z_image(out, turbo=True)
+
+
+def z_image_original_layout(state: dict, prefix: str = "model.diffusion_model.") -> dict:
+    """A diffusers Z-Image transformer state dict in the original (Tongyi's, ComfyUI's) layout, the inverse of
+    diffusers' ``convert_z_image_transformer_checkpoint_to_diffusers``: fused ``attention.qkv``, ``out``,
+    ``q_norm``/``k_norm``, single ``x_embedder``/``final_layer``, each key under ``prefix``."""
+    renames = (("all_final_layer.2-1.", "final_layer."), ("all_x_embedder.2-1.", "x_embedder."),
+               (".attention.to_out.0.", ".attention.out."), (".attention.norm_q.", ".attention.q_norm."),
+               (".attention.norm_k.", ".attention.k_norm."))
+    out = {}
+    for key, value in state.items():
+        if ".attention.to_k." in key or ".attention.to_v." in key:
+            continue
+        if ".attention.to_q." in key:
+            parts = [state[key.replace(".to_q.", f".to_{name}.")] for name in "qkv"]
+            key, value = key.replace(".to_q.", ".qkv."), torch.cat(parts)
+        for old, new in renames:
+            key = key.replace(old, new)
+        out[prefix + key] = value
+    return out

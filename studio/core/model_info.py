@@ -19,6 +19,7 @@ class ModelFamily(str, Enum):
     CHROMA = "chroma"
     FLUX2 = "flux2"
     QWEN_IMAGE = "qwen_image"
+    Z_IMAGE = "z_image"
 
     @property
     def native_size(self) -> int:
@@ -28,7 +29,8 @@ class ModelFamily(str, Enum):
     def label(self) -> str:
         return {ModelFamily.SD1: "SD 1.x", ModelFamily.SD2: "SD 2.x", ModelFamily.SDXL: "SDXL",
                 ModelFamily.FLUX: "Flux.1", ModelFamily.SD3: "SD 3.5", ModelFamily.CHROMA: "Chroma",
-                ModelFamily.FLUX2: "Flux.2 Klein", ModelFamily.QWEN_IMAGE: "Qwen-Image"}[self]
+                ModelFamily.FLUX2: "Flux.2 Klein", ModelFamily.QWEN_IMAGE: "Qwen-Image",
+                ModelFamily.Z_IMAGE: "Z-Image"}[self]
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ def _sidecar_words(path: Path) -> tuple[str, ...]:
 # First match wins: Flux.2's names (Flux2KleinPipeline...) before Flux.1's.
 _TRANSFORMER_PIPELINES = (("Flux2", ModelFamily.FLUX2), ("Flux", ModelFamily.FLUX),
                           ("StableDiffusion3", ModelFamily.SD3), ("Chroma", ModelFamily.CHROMA),
-                          ("QwenImage", ModelFamily.QWEN_IMAGE))
+                          ("QwenImage", ModelFamily.QWEN_IMAGE), ("ZImage", ModelFamily.Z_IMAGE))
 
 
 def _diffusers_family(folder: Path) -> ModelFamily | None:

@@ -100,7 +100,9 @@ class Engine:
         self._control = ControlNets(loaded.pipe, loaded.family, self.device.device)
         self._image_prompts = ImagePrompts(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
-        self._fewstep = detect_source(source, dict(self._base_scheduler.config))
+        # A few-step preset is a sampler choice: none applies to a family that runs only its own (Z-Image-Turbo).
+        own_sampler = loaded.plugin.controls(loaded.pipe).own_sampler
+        self._fewstep = None if own_sampler else detect_source(source, dict(self._base_scheduler.config))
         taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
         self._previewer = Previewer(loaded.plugin.preview_factors(loaded.family), taesd)
         log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)

@@ -18,7 +18,9 @@ class Interrupted(Exception):
 
 def _blocks(module: torch.nn.Module) -> list[torch.nn.Module]:
     blocks: list[torch.nn.Module] = []
-    for name in ("down_blocks", "up_blocks", "transformer_blocks", "single_transformer_blocks"):
+    # UNets, MMDiTs (Flux, SD 3.5, Chroma), Z-Image's refiners and main layers
+    for name in ("down_blocks", "up_blocks", "transformer_blocks", "single_transformer_blocks", "noise_refiner",
+                 "context_refiner", "layers"):
         blocks.extend(getattr(module, name, None) or [])
     mid = getattr(module, "mid_block", None)
     if mid is not None:

@@ -8,11 +8,11 @@ _SIZES: dict[ModelFamily, list[tuple[int, int]]] = {
     ModelFamily.SD2: [(768, 768), (896, 640), (640, 896), (1024, 576), (576, 1024)],
     ModelFamily.SDXL: [(1024, 1024), (1152, 896), (896, 1152), (1216, 832), (832, 1216), (1344, 768), (768, 1344)],
 }
-# Flux.1, SD 3.5, Chroma and Flux.2 Klein are trained around the same megapixel (their sides must be multiples of 16,
-# as these are); Qwen-Image's pipeline makes 1024 x 1024 by default (its model card's sizes are larger, about 1.7
-# megapixels).
+# Flux.1, SD 3.5, Chroma, Flux.2 Klein and Z-Image are trained around the same megapixel (their sides must be
+# multiples of 16, as these are); Qwen-Image's pipeline makes 1024 x 1024 by default (its model card's sizes are
+# larger, about 1.7 megapixels).
 _SIZES.update(dict.fromkeys((ModelFamily.FLUX, ModelFamily.SD3, ModelFamily.CHROMA, ModelFamily.FLUX2,
-                             ModelFamily.QWEN_IMAGE),
+                             ModelFamily.QWEN_IMAGE, ModelFamily.Z_IMAGE),
                             _SIZES[ModelFamily.SDXL]))
 
 

@@ -7,6 +7,7 @@ on a 20 GB file and works the same on tiny test files):
 - SD 1.x/2.x/SDXL checkpoints in the original LDM/SGM layout (``core.model_header.detect_keys``);
 - a Flux.1 transformer file in the BFL layout (``double_blocks.*``); Fill by its wider ``img_in``;
 - an SD 3.5 file in the original layout (``joint_blocks.*``, with or without its text encoders and VAE).
+- a Z-Image transformer file (``layers.0.adaLN_modulation.0``, with or without ``model.diffusion_model.``).
 
 :func:`config_dir` (``configs``) gives the config-only diffusers folders shipped for single-file checkpoints.
 """
@@ -26,11 +27,13 @@ from studio.engine.families.flux2 import Flux2
 from studio.engine.families.qwen_image import QwenImage
 from studio.engine.families.sd3 import StableDiffusion3
 from studio.engine.families.stable_diffusion import StableDiffusion
+from studio.engine.families.z_image import ZImage
 
 __all__ = ["MODEL_CONFIGS", "PLUGINS", "FamilyPlugin", "config_dir", "detect_checkpoint", "detect_keys", "plugin_for",
            "plugin_of_family"]
 
-PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma(), Flux2(), QwenImage())
+PLUGINS: tuple[FamilyPlugin, ...] = (StableDiffusion(), Flux(), StableDiffusion3(), Chroma(), Flux2(), QwenImage(),
+                                     ZImage())
 
 
 def plugin_for(pipe, name: str) -> tuple[FamilyPlugin, ModelFamily]:

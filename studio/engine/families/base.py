@@ -8,6 +8,7 @@ never branches on the family itself; adding a family is one new module registere
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -124,6 +125,13 @@ def transformer_config(folder: Path, class_name: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return config if isinstance(config, dict) and config.get("_class_name") == class_name else None
+
+
+def pipeline_from_components(cls, pipe):
+    """``cls`` built from ``pipe``'s components, not with ``from_pipe``: that casts every module to one dtype,
+    which a quantized (GGUF) transformer refuses."""
+    wanted = inspect.signature(cls.__init__).parameters
+    return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
 
 
 def load_transformer_file(transformer_class, path: Path, base: Path, dtype):

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,7 +33,12 @@ from diffusers import (
 from studio.core.errors import StudioError
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import Mode
-from studio.engine.families.base import FamilyPlugin, load_transformer_file, transformer_config
+from studio.engine.families.base import (
+    FamilyPlugin,
+    load_transformer_file,
+    pipeline_from_components,
+    transformer_config,
+)
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
 
 _PIPELINES = {Mode.TEXT_TO_IMAGE: FluxPipeline, Mode.IMAGE_TO_IMAGE: FluxImg2ImgPipeline, Mode.INPAINT: FluxInpaintPipeline}
@@ -111,11 +115,7 @@ class Flux(FamilyPlugin):
         return _PIPELINES[mode]
 
     def make_pipeline(self, mode: Mode, pipe):
-        # Built from the components, not with from_pipe: from_pipe casts every module to one dtype, which a
-        # quantized (GGUF) transformer refuses.
-        cls = self.pipeline_class(mode, pipe)
-        wanted = inspect.signature(cls.__init__).parameters
-        return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
+        return pipeline_from_components(self.pipeline_class(mode, pipe), pipe)
 
     def controls(self, pipe) -> FamilyControls:
         common = dict(negative_prompt=False, own_sampler=FLOW_SAMPLER, size_multiple=16, prompt_note=PROMPT_NOTE,
