@@ -23,7 +23,7 @@ from studio.core import mask as maskmath
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled
 from studio.core.model_info import ModelFamily
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, Mode
 from tests.conftest import _engine
 
 SIZE = 64
@@ -135,3 +135,16 @@ def test_previews_every_step_and_cancel_inside_a_step(case):
     finally:
         handle.remove()
     assert engine.generate(_request()).images
+
+
+def test_mode_pipelines_share_the_loaded_modules_in_their_dtype(case):
+    # A GPU run loads in half precision: a mode pipeline must not cast the shared modules (DiffusionPipeline.from_pipe
+    # casts them all to float32 unless told otherwise, doubling their memory).
+    _family_case, folder, engine = case
+    pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True, dtype=torch.bfloat16)
+    plugin = engine._loaded.plugin
+    for mode in (Mode.IMAGE_TO_IMAGE, Mode.INPAINT):
+        made = plugin.make_pipeline(mode, pipe)
+        assert made.transformer is pipe.transformer and made.vae is pipe.vae
+        modules = [m for m in pipe.components.values() if isinstance(m, torch.nn.Module)]
+        assert {p.dtype for m in modules for p in m.parameters()} == {torch.bfloat16}

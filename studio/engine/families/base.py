@@ -8,6 +8,7 @@ never branches on the family itself; adding a family is one new module registere
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,12 +56,16 @@ class FamilyPlugin:
 
     # -- running -------------------------------------------------------------------------------------
     def pipeline_class(self, mode: Mode, pipe):
-        """The class whose ``from_pipe`` makes ``mode``'s pipeline from the loaded ``pipe``."""
+        """The class of ``mode``'s pipeline, made from the loaded ``pipe``'s components."""
         raise NotImplementedError
 
     def make_pipeline(self, mode: Mode, pipe):
-        """``mode``'s pipeline sharing the loaded ``pipe``'s components (no copy of the weights)."""
-        return self.pipeline_class(mode, pipe).from_pipe(pipe)
+        """``mode``'s pipeline sharing the loaded ``pipe``'s components (no copy of the weights). Built from the
+        components, not with ``from_pipe``: that casts every module to one dtype (float32 unless told), which would
+        double a GPU model's memory and which a quantized (GGUF) transformer refuses."""
+        cls = self.pipeline_class(mode, pipe)
+        wanted = inspect.signature(cls.__init__).parameters
+        return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
 
     def controls(self, pipe) -> FamilyControls:
         return FamilyControls()

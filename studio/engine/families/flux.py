@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +37,7 @@ from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import Mode
 from studio.engine.families.base import FamilyPlugin
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
-from studio.engine.gguf_files import quantization_config
+from studio.engine.quantized import quantization_config
 
 _PIPELINES = {Mode.TEXT_TO_IMAGE: FluxPipeline, Mode.IMAGE_TO_IMAGE: FluxImg2ImgPipeline, Mode.INPAINT: FluxInpaintPipeline}
 
@@ -116,13 +115,6 @@ class Flux(FamilyPlugin):
         if self._editing(mode, pipe):
             return FluxKontextPipeline
         return _PIPELINES[mode]
-
-    def make_pipeline(self, mode: Mode, pipe):
-        # Built from the components, not with from_pipe: from_pipe casts every module to one dtype, which a
-        # quantized (GGUF) transformer refuses.
-        cls = self.pipeline_class(mode, pipe)
-        wanted = inspect.signature(cls.__init__).parameters
-        return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
 
     def controls(self, pipe) -> FamilyControls:
         common = dict(negative_prompt=False, own_sampler=FLOW_SAMPLER, size_multiple=16, prompt_note=PROMPT_NOTE,
