@@ -31,6 +31,7 @@ from studio.core.image_io import load_image, load_mask
 from studio.core.image_prompt import ImagePrompt
 from studio.core.image_prompt_files import resolve_ipadapter
 from studio.core.jobs import image_job
+from studio.core.memory_plan import AUTO, PLAN_CHOICES, MemoryPlan, check_choice
 from studio.core.logs import setup_logging
 from studio.core.mask import is_empty
 from studio.core.metadata import format_parameters, read_checked_recipe, read_recipe
@@ -125,7 +126,12 @@ def _add_generate(sub) -> None:
     image_prompt.add_argument("--ip-image", type=Path, default=None, metavar="IMG", help="the image prompt")
     image_prompt.add_argument("--ip-scale", type=float, default=1.0, metavar="S", help="its strength (default 1)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    gen.add_argument("--offload", action="store_true", help="model CPU offload (GPU machines, low VRAM)")
+    gen.add_argument("--memory-plan", choices=PLAN_CHOICES, default=None,
+                     help="where the weights live on a GPU: auto (chosen from the model's size and the free VRAM), "
+                     "gpu, offload-encoders (text encoders back in RAM after encoding), offload (model CPU "
+                     "offload), sequential (layer by layer, the leanest and slowest); default: the app's setting "
+                     "(auto). The CPU keeps everything in RAM")
+    gen.add_argument("--offload", action="store_true", help="the same as --memory-plan offload")
     gen.add_argument("--backend", choices=BACKENDS, default=None,
                      help="what runs the UNet and VAE: torch, or openvino (CPUs and Intel GPUs; converts the model "
                      "once, then reuses it); default: the app's setting (torch)")
@@ -339,6 +345,15 @@ def _template(args) -> tuple[GenerationRequest, Image.Image | None, Image.Image 
     return template, image, mask
 
 
+def _memory_plan(args, setting: str) -> str:
+    """--memory-plan, or --offload (its older spelling), or the app's setting."""
+    offload = MemoryPlan.OFFLOAD.value
+    if args.offload and args.memory_plan not in (None, offload):
+        raise StudioError(f"--offload means --memory-plan offload; leave out one of --offload and "
+                          f"--memory-plan {args.memory_plan}.")
+    return check_choice(offload if args.offload else args.memory_plan or setting or AUTO)
+
+
 def _check_output(args, image: Image.Image | None) -> None:
     """That the images can be written where they will go, with room for them (uncompressed, the most they take)."""
     width, height = image.size if image is not None else (args.width or 1024, args.height or 1024)
@@ -375,12 +390,14 @@ class _ProgressBar:
 
 def _generate(args) -> int:
     template, image, mask = _template(args)
+    settings = _settings()
+    memory_plan = _memory_plan(args, settings.memory_plan)
     from studio.engine.engine import Engine  # torch loads only once the arguments are known to be good
 
-    settings = _settings()
-    engine = Engine(args.device, offload=args.offload, previews="linear", backend=args.backend or settings.backend,
+    engine = Engine(args.device, memory_plan=memory_plan, previews="linear", backend=args.backend or settings.backend,
                     channels_last=settings.channels_last if args.channels_last is None else args.channels_last)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
+    print(info.memory.line, file=sys.stderr)
     fewstep = info.fewstep
     if fewstep is not None and args.preset is None:
         advice = f"{fewstep.describe('model')}; --preset {fewstep.preset.key} uses {fewstep.preset.settings_text()}."

@@ -31,7 +31,7 @@ from studio.core.errors import GenerationCancelled
 from studio.core.model_folders import LibraryFolder, ModelKind
 from studio.core.model_info import ModelFamily
 from studio.core.model_scan import read_entry
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, Mode
 from studio.engine import families
 from tests.conftest import _engine
 
@@ -167,3 +167,16 @@ def test_detected_from_its_folder_loaded_and_in_the_library(case):
     pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
     assert families.plugin_for(pipe, folder.name)[1] is family_case.family
     assert read_entry(folder, LibraryFolder(folder.parent, ModelKind.CHECKPOINT)).family is family_case.family
+
+
+def test_mode_pipelines_share_the_loaded_modules_in_their_dtype(case):
+    # A GPU run loads in half precision: a mode pipeline must not cast the shared modules (DiffusionPipeline.from_pipe
+    # casts them all to float32 unless told otherwise, doubling their memory).
+    _family_case, folder, engine = case
+    pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True, dtype=torch.bfloat16)
+    plugin = engine._loaded.plugin
+    for mode in (Mode.IMAGE_TO_IMAGE, Mode.INPAINT):
+        made = plugin.make_pipeline(mode, pipe)
+        assert made.transformer is pipe.transformer and made.vae is pipe.vae
+        modules = [m for m in pipe.components.values() if isinstance(m, torch.nn.Module)]
+        assert {p.dtype for m in modules for p in m.parameters()} == {torch.bfloat16}

@@ -236,6 +236,19 @@ def test_a_transformer_file_takes_the_rest_from_a_library_folder(tmp_path, tiny_
     assert np.array_equal(_pixels(result.images[0]), _pixels(_direct(tiny_flux_dir)))
 
 
+def test_an_fp8_transformer_file_loads_upcast_and_generates_close_to_full_precision(tmp_path, tiny_flux_dir):
+    path = tmp_path / "flux1-dev-fp8-e4m3fn.safetensors"
+    full = _transformer_weights(tiny_flux_dir)
+    save_file({k: v.to(torch.float8_e4m3fn) for k, v in full.items()}, str(path))
+    engine = Engine("cpu", previews="linear", library=_library_with(tmp_path, tiny_flux_dir))
+    engine.load(str(path))
+    weight = engine._loaded.pipe.transformer.x_embedder.weight
+    assert weight.dtype == torch.float32  # upcast to the run's dtype as it loads
+    assert torch.equal(weight, full["x_embedder.weight"].to(torch.float8_e4m3fn).float())
+    out = _pixels(engine.generate(_request()).images[0]).astype(int)
+    assert 0 < np.abs(out - _pixels(_direct(tiny_flux_dir))).max() <= 12  # 3-bit mantissas (6% steps)
+
+
 def test_a_gguf_file_written_with_the_gguf_package_loads_quantized(tmp_path, tiny_flux_dir):
     pytest.importorskip("gguf")
     path = tmp_path / "flux1-dev-Q8_0.gguf"

@@ -35,6 +35,7 @@ class Header:
     shapes: dict[str, tuple[int, ...]]
     metadata: dict[str, str] = field(default_factory=dict)
     data_start: int = 0  # byte offset of the tensor data (what A1111's "addnet" LoRA hash covers)
+    dtypes: dict[str, str] = field(default_factory=dict)  # safetensors' names: "F16", "BF16", "F8_E4M3", "U8"...
 
 
 def read_header(path: Path) -> Header:
@@ -53,9 +54,10 @@ def read_header(path: Path) -> Header:
         if not isinstance(raw, dict):
             raise ValueError("header is not a JSON object")
         metadata = raw.pop("__metadata__", None) or {}
-        shapes, end = {}, 0
+        shapes, dtypes, end = {}, {}, 0
         for key, entry in raw.items():
             shapes[key] = tuple(int(n) for n in entry["shape"])
+            dtypes[key] = str(entry["dtype"])
             end = max(end, int(entry["data_offsets"][1]))
         if 8 + length + end > size:
             raise ValueError("truncated")
@@ -67,7 +69,7 @@ def read_header(path: Path) -> Header:
         raise StudioError(f"'{path.name}' is not a valid .safetensors file.") from exc
     if not isinstance(metadata, dict):
         metadata = {}
-    return Header(shapes, {str(k): str(v) for k, v in metadata.items()}, 8 + length)
+    return Header(shapes, {str(k): str(v) for k, v in metadata.items()}, 8 + length, dtypes)
 
 
 def detect_keys(shapes: Mapping[str, tuple[int, ...]], name: str) -> tuple[ModelFamily, bool]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from studio.core.memory_plan import PlanChoice
+
 if TYPE_CHECKING:  # fewstep reads headers, whose module needs ModelFamily from here
     from studio.core.fewstep import Detection
 
@@ -63,3 +65,4 @@ class ModelInfo:
     fewstep: Detection | None = None  # an LCM, Turbo, Lightning or Hyper-SD model, and the settings it needs
     controls: FamilyControls = field(default_factory=FamilyControls)
     edits: bool = False  # an instruction-editing model (Flux Kontext, Qwen-Image-Edit): the canvas image plus an instruction
+    memory: PlanChoice | None = None  # where its weights live while it runs (core.memory_plan)

@@ -66,6 +66,7 @@ class Settings:
     backend: str = "torch"  # what runs the UNet and VAE: "torch" or "openvino" (core.backends)
     openvino_offered: bool = False  # the window has offered OpenVINO once (a model ran on the CPU)
     channels_last: bool = field(default_factory=lambda: CHANNELS_LAST_DEFAULT)  # PyTorch in NHWC
+    memory_plan: str = "auto"  # where a model's weights live on a GPU (core.memory_plan.PLAN_CHOICES)
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def make_pipeline(base, mode: Mode, controlnets: list):
     """The ControlNet variant of the mode's pipeline made from ``base`` (an SD 1.x/2.x/SDXL pipeline; ``from_pipe``:
     the components are shared)."""
     if isinstance(controlnets[0], ControlNetUnionModel):
-        return _UNION_PIPELINES[mode].from_pipe(base, controlnet=controlnets[0])
+        return _UNION_PIPELINES[mode].from_pipe(base, controlnet=controlnets[0], torch_dtype=base.unet.dtype)
     return AUTO_PIPELINES[mode].from_pipe(base, controlnet=controlnets[0] if len(controlnets) == 1 else controlnets)
 
 

@@ -21,6 +21,7 @@ from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras, 
 from studio.core.fewstep import detect_source
 from studio.core.hashing import SHORT_MODEL_HASH, SHORT_NETWORK_HASH, network_hash, sha256_of_file
 from studio.core.hires import BUILTIN_UPSCALERS, LATENT_UPSCALERS
+from studio.core.memory_plan import AUTO, PlanChoice, check_choice, choose_plan
 from studio.core.model_folders import LibraryFolder, configured_folders
 from studio.core.model_info import ModelInfo
 from studio.core.recipe import Recipe
@@ -33,9 +34,10 @@ from studio.engine.adapters import LoraAdapters
 from studio.engine.control import ControlNets, make_pipeline
 from studio.engine.image_prompts import ImagePrompts
 from studio.engine.embeddings import TextualInversions
-from studio.engine.devices import DeviceChoice, choose_device, use_channels_last
+from studio.engine.devices import DeviceChoice, choose_device, free_memory, use_channels_last
 from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
+from studio.engine.placement import Placement, component_sizes
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.schedulers import default_label, make_scheduler
 from studio.engine.taesd import find_tiny_autoencoder
@@ -47,28 +49,29 @@ log = logging.getLogger(__name__)
 StepHandler = Callable[[StepUpdate], None]
 NoticeHandler = Callable[[str], None]  # one line for the user: a fallback, a conversion
 
-# Above this many pixels the VAE decodes in tiles: a full decode of a large image needs gigabytes.
-VAE_TILING_PIXELS = 1536 * 1536
-
 
 class Engine:
     """Owns one diffusers pipeline. Not thread-safe: use it from one thread (the worker's or the CLI's)."""
 
-    def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto",
+    def __init__(self, device: str | None = None, *, memory_plan: str = AUTO, previews: str = "auto",
                  library: Callable[[], list[LibraryFolder]] = configured_folders, backend: str = TORCH,
                  channels_last: bool = False) -> None:
         """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
         ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up. ``backend`` "openvino" runs
         the UNet and VAE on OpenVINO where it can (``openvino_backend``), PyTorch otherwise. ``channels_last``
-        runs PyTorch's UNet and VAE in NHWC (faster; pixels within 1 level of diffusers' as it comes, not equal)."""
+        runs PyTorch's UNet and VAE in NHWC (faster; pixels within 1 level of diffusers' as it comes, not equal).
+        ``memory_plan`` is one of ``core.memory_plan.PLAN_CHOICES``: "auto" picks one from the model's size and
+        the free VRAM when a model loads; on the CPU every plan is "everything in RAM"."""
         self.device: DeviceChoice = choose_device(device)
         self.backend = backend
         self._openvino = None  # started on the first OpenVINO run
         self.channels_last = channels_last
         self._library = library
-        self.offload = offload and self.device.accelerated
+        self.memory_plan = memory_plan
         self.previews = previews
         self._loaded: LoadedPipeline | None = None
+        self._memory: PlanChoice | None = None  # the loaded model's memory plan
+        self._placement: Placement | None = None
         self._pipes: dict[tuple, object] = {}  # (mode, ids of its ControlNets) -> pipeline
         self._previewer: Previewer | None = None
         self.upscalers = Upscalers(self.device)
@@ -81,6 +84,15 @@ class Engine:
     def backend(self, name: str) -> None:
         self._backend = check_backend(name)
 
+    @property
+    def memory_plan(self) -> str:
+        """The user's choice of memory plan, applied from the next load."""
+        return self._memory_plan
+
+    @memory_plan.setter
+    def memory_plan(self, choice: str) -> None:
+        self._memory_plan = check_choice(choice)
+
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
         """Load ``source`` in place of the loaded model, which is kept when ``source`` fails the cheap checks."""
@@ -88,10 +100,12 @@ class Engine:
         self.unload()
         loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle,
                                library=self._library)
-        if self.offload:
-            loaded.pipe.enable_model_cpu_offload(device=self.device.device)
         if self.channels_last:
             use_channels_last(self.device, loaded.pipe.unet, loaded.pipe.vae)
+        free = free_memory(self.device.device) if self.device.accelerated else None
+        self._memory = choose_plan(component_sizes(loaded.pipe), free, self.memory_plan)
+        self._placement = Placement(loaded.pipe, self._memory.plan, self.device.device)
+        log.info("%s", self._memory.line)
         self._loaded = loaded
         self._pipes = {}
         self._adapters = LoraAdapters(loaded.pipe)
@@ -110,6 +124,7 @@ class Engine:
 
     def unload(self) -> None:
         self._loaded = None
+        self._placement = None  # its hooks hold the modules
         self._openvino = None  # its compiled models hold copies of the weights, its graphs the modules
         self.upscalers.clear()
         self._pipes = {}
@@ -135,6 +150,7 @@ class Engine:
             fewstep=self._fewstep,
             controls=lp.plugin.controls(lp.pipe),
             edits=lp.plugin.edits(lp.pipe),
+            memory=self._memory,
         )
 
     def _pipeline(self, mode: Mode, controlnets: list | None = None):
@@ -245,10 +261,11 @@ class Engine:
                   on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list):
         """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
         request = step.request
+        self._placement.ensure()  # after this run's LoRAs and image prompt were loaded
         pipe = self._pipeline(step.mode, controlnets)
         self._image_prompts.attach(pipe)
         pipe.scheduler = scheduler
-        if request.width * request.height > VAE_TILING_PIXELS:
+        if request.width * request.height > self._memory.tile_vae_from:
             pipe.vae.enable_tiling()
         else:
             pipe.vae.disable_tiling()
@@ -302,6 +319,7 @@ class Engine:
             raise
         finally:
             capture.restore()
+            self._placement.release()
         return images, pipe.num_timesteps
 
     def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):
@@ -322,6 +340,7 @@ class Engine:
         if self._vae.apply(vae):
             if self.channels_last:
                 use_channels_last(self.device, self._loaded.pipe.vae)
+            self._placement.apply()  # the new VAE goes where the plan puts the VAE
             self._pipes = {}  # the mode pipelines hold the VAE they were made with; from_pipe is cheap
         self._adapters.apply(loras)
         self._embeddings.apply(embeddings)

@@ -1,7 +1,7 @@
 """GGUF files (quantized transformers, as city96's Flux conversions ship them), read with the ``gguf`` package.
 
-Only the tensor index is read to recognise a file; diffusers loads the weights itself (``GGUFQuantizationConfig``),
-keeping them quantized and dequantizing per layer on the fly. ``gguf`` is the optional ``gguf`` extra.
+Only the tensor index is read to recognise a file; diffusers loads the weights itself (``GGUFQuantizationConfig``,
+see ``quantized``), keeping them quantized and dequantizing per layer on the fly. ``gguf`` is the optional ``gguf`` extra.
 """
 
 from __future__ import annotations
@@ -29,12 +29,3 @@ def read_gguf_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         log.exception("Reading GGUF file %s failed", path)
         raise StudioError(f"'{Path(path).name}' is not a valid GGUF file.") from exc
     return {t.name: tuple(int(n) for n in reversed(t.shape.tolist())) for t in reader.tensors}
-
-
-def quantization_config(path: Path, compute_dtype):
-    """diffusers' quantization config for ``path``: GGUF for ``.gguf`` files, None for the others."""
-    if Path(path).suffix.lower() != GGUF_SUFFIX:
-        return None
-    from diffusers import GGUFQuantizationConfig
-
-    return GGUFQuantizationConfig(compute_dtype=compute_dtype)

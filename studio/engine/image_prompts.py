@@ -131,7 +131,7 @@ class ImagePrompts:
         pipe = self._pipe
         try:
             image_encoder = CLIPVisionModelWithProjection.from_pretrained(
-                encoder, local_files_only=True, torch_dtype=pipe.unet.dtype).to(pipe.unet.device)
+                encoder, local_files_only=True, torch_dtype=pipe.unet.dtype).to(pipe._execution_device)
             pipe.register_modules(image_encoder=image_encoder)
             pipe.load_ip_adapter(state, subfolder="", weight_name="", image_encoder_folder=None)
         except Exception as exc:

@@ -20,7 +20,7 @@ from studio.core.model_folders import LibraryFolder
 from studio.core.model_info import ModelFamily
 from studio.core.model_scan import scan
 from studio.core.sources import SINGLE_FILE_SUFFIXES, check_source
-from studio.engine import families
+from studio.engine import families, quantized
 from studio.engine.devices import DeviceChoice
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def load_pipeline(
     allow_pickle: bool = False,
     library: Callable[[], Sequence[LibraryFolder]] = tuple,
 ) -> LoadedPipeline:
-    """Load ``source`` (folder, checkpoint file or hub id) onto ``device``.
+    """Load ``source`` (folder, checkpoint file or hub id) at ``device``'s dtype, into system RAM: the engine's
+    memory plan (``engine.placement``) then puts it on the device, whole or in part.
 
     ``config_dir`` overrides the shipped config folder for single-file checkpoints (used for models whose
     architecture differs from the stock ones). ``allow_pickle`` lets ``.ckpt`` files load; they can run code.
@@ -64,9 +65,8 @@ def load_pipeline(
     return loaded
 
 
-def _finish(pipe: DiffusionPipeline, name: str, model_hash: str, device: DeviceChoice) -> LoadedPipeline:
+def _finish(pipe: DiffusionPipeline, name: str, model_hash: str) -> LoadedPipeline:
     plugin, family = families.plugin_for(pipe, name)
-    pipe.to(device.device)
     return LoadedPipeline(
         pipe=pipe,
         name=name,
@@ -101,7 +101,7 @@ def _load_folder(folder: Path, device: DeviceChoice) -> LoadedPipeline:
             raise StudioError(f"The model folder '{folder.name}' needs a library that is not installed here "
                               f"({_short(exc)}).") from exc
         raise StudioError(f"The model folder '{folder.name}' is incomplete or damaged ({_short(exc)}).") from exc
-    return _finish(pipe, folder.name, _weights_hash(folder), device)
+    return _finish(pipe, folder.name, _weights_hash(folder))
 
 
 def check_model(source: str, *, allow_pickle: bool = False) -> None:
@@ -133,12 +133,28 @@ def _check_folder(folder: Path) -> None:
     ]
     if missing:
         raise StudioError(f"The model folder '{folder.name}' is incomplete: it has no {', '.join(missing)} folder.")
+    bnb = next((kind for kind in map(_bitsandbytes_kind, folder.glob("*/config.json")) if kind), None)
+    if bnb:
+        quantized.check_bitsandbytes(folder.name, bnb)
+
+
+def _bitsandbytes_kind(config: Path) -> str:
+    """"nf4"/"fp4" when a component's ``config.json`` says it was saved quantized by bitsandbytes (4-bit), "int8"
+    for 8-bit; "" otherwise (unreadable configs are the loader's to report)."""
+    try:
+        quant = json.loads(config.read_text(encoding="utf-8")).get("quantization_config") or {}
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return ""
+    if not isinstance(quant, dict) or quant.get("quant_method") != "bitsandbytes":
+        return ""
+    return str(quant.get("bnb_4bit_quant_type", "nf4")) if quant.get("load_in_4bit") else "int8"
 
 
 def _check_single_file(path: Path, allow_pickle: bool) -> tuple[ModelFamily, bool]:
     """``(family, inpaint_unet)`` from the file's header; raises for files that are not a supported model."""
     check_source(str(path), allow_pickle=allow_pickle)
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        quantized.check_file(path)  # before the family: a format that cannot load is the clearer sentence
         return families.detect_checkpoint(path)
     return _detect_pickle(path)
 
@@ -162,7 +178,7 @@ def _load_single_file(path: Path, device: DeviceChoice, config_dir: Path | None,
                 f"{family.label} model; details are in the log."
             ) from exc
         raise StudioError(f"The checkpoint '{path.name}' could not be loaded ({_short(exc)}).") from exc
-    return _finish(pipe, path.stem, file_hash(path), device)
+    return _finish(pipe, path.stem, file_hash(path))
 
 
 def _detect_pickle(path: Path) -> tuple[ModelFamily, bool]:

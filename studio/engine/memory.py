@@ -25,8 +25,8 @@ def release_memory(device: torch.device) -> None:
 
 def out_of_memory_error(request: GenerationRequest, device: torch.device) -> StudioError:
     tips = ["a smaller size", "a smaller batch"] if request.batch_size > 1 else ["a smaller size"]
-    if device.type == "cuda":
-        tips.append("low-memory mode (model CPU offload)")
+    if device.type in ("cuda", "mps"):
+        tips.append("a leaner memory plan (offload, or sequential)")
     return StudioError(
         f"Ran out of memory generating {request.batch_size} x {request.width}x{request.height} on "
         f"{device.type.upper()}; try {', or '.join(tips)}."

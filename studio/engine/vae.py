@@ -51,7 +51,7 @@ class VaeChoice:
         except RuntimeError as exc:  # missing, unexpected or differently shaped weights
             log.info("VAE %s does not fit the model: %s", path, str(exc)[:500])
             raise StudioError(f"The VAE '{path.name}' was made for another kind of model than the one loaded.") from exc
-        return vae.to(device=self._own.device, dtype=self._own.dtype).eval()
+        return vae.to(dtype=self._own.dtype).eval()  # on the CPU: the engine's memory plan places it
 
 
 def _read(path: Path) -> dict[str, torch.Tensor]:

@@ -206,7 +206,8 @@ class Session(QObject):
 
     def _set_ready(self, info: ModelInfo) -> None:
         self.model_info = info
-        self._set_model_state(ModelState.READY, f"{info.name} · {info.family.label} · {info.device}")
+        parts = [info.name, info.family.label, info.device] + ([info.memory.plan.label] if info.memory else [])
+        self._set_model_state(ModelState.READY, " · ".join(parts))
 
     def _set_model_state(self, state: ModelState, status: str) -> None:
         self.status = status
@@ -214,7 +215,14 @@ class Session(QObject):
 
     def set_backend(self, backend: str) -> None:
         """What runs the UNet and VAE from the next generation on: "torch" or "openvino"."""
-        self._engine.set_backend(backend)
+        self._engine.set_option("backend", backend)
+
+    def set_memory_plan(self, choice: str) -> None:
+        """Where a model's weights live (``core.memory_plan.PLAN_CHOICES``); a loaded model loads again with it
+        (after the running generation, if any: then it applies from the next load)."""
+        self._engine.set_option("memory_plan", choice)
+        if self.model_state is ModelState.READY and not self.busy:
+            self.load_model(self.model_source)
 
     # -- generating ------------------------------------------------------------------------------
     def generate(self, request: GenerationRequest, source: QImage | None = None, mask: QImage | None = None, *,

@@ -44,6 +44,7 @@ from studio.ui.image_panel import ImagePanel
 from studio.ui.library_binding import LibraryBinding
 from studio.ui.menus import Menus
 from studio.ui.backend_menu import BackendMenu
+from studio.ui.memory_plan_menu import MemoryPlanMenu
 from studio.ui.message_bar import MessageBar
 from studio.ui.model_picker import ModelPicker
 from studio.ui.params_panel import ParamsPanel
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
                            device=lambda: self.session.model_info.device if self.session.model_info else None)
         self.backend_menu = BackendMenu(self, self.menus.help_menu, settings, session.set_backend,
                                         lambda text: self.status.showMessage(text, 15000))
+        self.memory_plan_menu = MemoryPlanMenu(self.backend_menu.menu, settings, session.set_memory_plan)
         self._connect()
         self.history_binding = HistoryBinding(self)
         self.view_menu = add_view_menu(self, self.menus.help_menu, [self.history_binding.dock, self.queue_panel])
@@ -352,6 +354,7 @@ class MainWindow(QMainWindow):
 
     def _model_info_changed(self, info) -> None:
         self.prompts.set_model(info)
+        self.status.set_memory_plan(info.memory.line if info is not None and info.memory else "")
         self.image_panel.set_edits(info is not None and info.edits)
         if info is None:
             self.setWindowTitle(TITLE)

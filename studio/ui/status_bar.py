@@ -23,6 +23,10 @@ class StatusBar(QStatusBar):
     def set_model_status(self, text: str) -> None:
         self.model_label.setText(text)
 
+    def set_memory_plan(self, line: str) -> None:
+        """The loaded model's memory plan and why it was chosen, as the model status's tooltip."""
+        self.model_label.setToolTip(line)
+
     def set_saved(self, path: Path | None) -> None:
         if path is None:
             self.saved_label.clear()

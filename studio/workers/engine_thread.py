@@ -22,7 +22,7 @@ class EngineThread(QObject):
     _load_requested = Signal(str)
     _generate_requested = Signal(object, object)
     _upscale_requested = Signal(QImage, str, float, object, object)
-    _backend_requested = Signal(str)
+    _option_requested = Signal(str, str)
 
     def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -34,7 +34,7 @@ class EngineThread(QObject):
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
         self._upscale_requested.connect(self.worker.upscale)
-        self._backend_requested.connect(self.worker.set_backend)
+        self._option_requested.connect(self.worker.set_option)
         self._token: CancelToken | None = None
         self._thread.start()
 
@@ -49,8 +49,9 @@ class EngineThread(QObject):
         self._token = CancelToken()
         self._upscale_requested.emit(image, upscaler, scale, refine, self._token)
 
-    def set_backend(self, backend: str) -> None:
-        self._backend_requested.emit(backend)
+    def set_option(self, name: str, value: str) -> None:
+        """An engine setting (``backend``, ``memory_plan``), in order with the loads and generations sent."""
+        self._option_requested.emit(name, value)
 
     def cancel(self) -> None:
         """Stop the running (or queued) generation within one UNet block; callable from the GUI thread."""

@@ -42,7 +42,7 @@ class EngineWorker(QObject):
         super().__init__()
         self._make_engine = make_engine
         self._engine = None
-        self._backend: str | None = None  # chosen in the window; None: the engine's own
+        self._options: dict[str, str] = {}  # engine settings chosen in the window (backend, memory_plan)
 
     @Slot()
     def name_thread(self) -> None:
@@ -54,8 +54,8 @@ class EngineWorker(QObject):
         try:
             if self._engine is None:
                 self._engine = self._make_engine()
-                if self._backend is not None:
-                    self._engine.backend = self._backend
+                for name, value in self._options.items():
+                    setattr(self._engine, name, value)
             info = self._engine.load(source)
         except StudioError as exc:
             log.warning("Loading %s failed: %s", source, exc)
@@ -69,12 +69,13 @@ class EngineWorker(QObject):
         else:
             self.loaded.emit(info)
 
-    @Slot(str)
-    def set_backend(self, backend: str) -> None:
-        """"torch" or "openvino" from the next generation on."""
-        self._backend = backend
+    @Slot(str, str)
+    def set_option(self, name: str, value: str) -> None:
+        """An engine setting from now on: ``backend`` ("torch" or "openvino", from the next generation),
+        ``memory_plan`` (from the next load)."""
+        self._options[name] = value
         if self._engine is not None:
-            self._engine.backend = backend
+            setattr(self._engine, name, value)
 
     def _still_loaded(self):
         return None if self._engine is None else self._engine.info

@@ -21,7 +21,8 @@ from studio.core.errors import StudioError
 from studio.core.model_header import read_header
 from studio.core.model_info import FamilyControls, ModelFamily
 from studio.core.request import GenerationRequest, Mode
-from studio.engine.gguf_files import GGUF_SUFFIX, quantization_config, read_gguf_shapes
+from studio.engine.gguf_files import GGUF_SUFFIX, read_gguf_shapes
+from studio.engine.quantized import quantization_config
 
 
 class FamilyPlugin:
@@ -62,12 +63,16 @@ class FamilyPlugin:
 
     # -- running -------------------------------------------------------------------------------------
     def pipeline_class(self, mode: Mode, pipe):
-        """The class whose ``from_pipe`` makes ``mode``'s pipeline from the loaded ``pipe``."""
+        """The class of ``mode``'s pipeline, made from the loaded ``pipe``'s components."""
         raise NotImplementedError
 
     def make_pipeline(self, mode: Mode, pipe):
-        """``mode``'s pipeline sharing the loaded ``pipe``'s components (no copy of the weights)."""
-        return self.pipeline_class(mode, pipe).from_pipe(pipe)
+        """``mode``'s pipeline sharing the loaded ``pipe``'s components (no copy of the weights). Built from the
+        components, not with ``from_pipe``: that casts every module to one dtype (float32 unless told), which would
+        double a GPU model's memory and which a quantized (GGUF) transformer refuses."""
+        cls = self.pipeline_class(mode, pipe)
+        wanted = inspect.signature(cls.__init__).parameters
+        return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
 
     def controls(self, pipe) -> FamilyControls:
         return FamilyControls()
@@ -125,13 +130,6 @@ def transformer_config(folder: Path, class_name: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return config if isinstance(config, dict) and config.get("_class_name") == class_name else None
-
-
-def pipeline_from_components(cls, pipe):
-    """``cls`` built from ``pipe``'s components, not with ``from_pipe``: that casts every module to one dtype,
-    which a quantized (GGUF) transformer refuses."""
-    wanted = inspect.signature(cls.__init__).parameters
-    return cls(**{name: module for name, module in pipe.components.items() if name in wanted})
 
 
 def load_transformer_file(transformer_class, path: Path, base: Path, dtype):

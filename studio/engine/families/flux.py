@@ -36,7 +36,6 @@ from studio.core.request import Mode
 from studio.engine.families.base import (
     FamilyPlugin,
     load_transformer_file,
-    pipeline_from_components,
     transformer_config,
 )
 from studio.engine.families.plain_prompts import PROMPT_NOTE, PlainPromptConditioning
@@ -113,9 +112,6 @@ class Flux(FamilyPlugin):
         if self._editing(mode, pipe):
             return FluxKontextPipeline
         return _PIPELINES[mode]
-
-    def make_pipeline(self, mode: Mode, pipe):
-        return pipeline_from_components(self.pipeline_class(mode, pipe), pipe)
 
     def controls(self, pipe) -> FamilyControls:
         common = dict(negative_prompt=False, own_sampler=FLOW_SAMPLER, size_multiple=16, prompt_note=PROMPT_NOTE,

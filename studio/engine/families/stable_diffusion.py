@@ -98,6 +98,11 @@ class StableDiffusion(FamilyPlugin):
     def pipeline_class(self, mode: Mode, pipe):
         return AUTO_PIPELINES[mode]
 
+    def make_pipeline(self, mode: Mode, pipe):
+        # The AutoPipeline picks the class for the loaded one (SD or SDXL) and, unlike DiffusionPipeline.from_pipe,
+        # builds it without casting the shared modules.
+        return AUTO_PIPELINES[mode].from_pipe(pipe)
+
     def conditioning(self, pipe, request):
         return PromptConditioning(pipe, request)
 

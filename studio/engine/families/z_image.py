@@ -31,7 +31,6 @@ from studio.core.request import Mode
 from studio.engine.families.base import (
     FamilyPlugin,
     load_transformer_file,
-    pipeline_from_components,
     transformer_config,
 )
 from studio.engine.families.flux import FLOW_SAMPLER, Flux
@@ -70,9 +69,6 @@ class ZImage(FamilyPlugin):
 
     def fits_base(self, folder: Path, path: Path, inpaint: bool) -> bool:
         return transformer_config(folder, "ZImageTransformer2DModel") is not None
-
-    def make_pipeline(self, mode: Mode, pipe):
-        return pipeline_from_components(self.pipeline_class(mode, pipe), pipe)
 
     def detect_keys(self, shapes: Mapping[str, tuple[int, ...]], name: str) -> tuple[ModelFamily, bool] | None:
         if any(prefix + _TRANSFORMER_KEY in shapes for prefix in ("", _LDM_PREFIX)):
