@@ -379,7 +379,8 @@ def _generate(args) -> int:
 
     settings = _settings()
     engine = Engine(args.device, offload=args.offload, previews="linear", backend=args.backend or settings.backend,
-                    channels_last=args.channels_last or settings.channels_last)
+                    channels_last=args.channels_last or settings.channels_last,
+                    openvino_cache_gb=settings.openvino_cache_gb)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     fewstep = info.fewstep
     if fewstep is not None and args.preset is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.atomic import atomic_write_text, clean_stale_temps, set_aside
+from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB
 from studio.core.paths import studio_home
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Settings:
     backend: str = "torch"  # what runs the UNet and VAE: "torch" or "openvino" (core.backends)
     openvino_offered: bool = False  # the window has offered OpenVINO once (a model ran on the CPU)
     channels_last: bool = False  # PyTorch's UNet and VAE in NHWC: faster, pixels within 1 level (not equal)
+    openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB  # size limit of <root>/cache/openvino/ (0: none)
 
 
 @dataclass(frozen=True)
