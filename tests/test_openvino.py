@@ -189,9 +189,11 @@ def test_the_cache_limit_evicts_the_least_recently_used_conversion_never_this_ru
                                                                                    monkeypatch):
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path))  # a cache of its own: it is emptied below
     cache = tmp_path / "cache" / "openvino"
-    _engine(tiny_sd_dir, "openvino").generate(_request())  # no limit: converts the UNet, VAE decoder, text encoder
+    unlimited = _engine(tiny_sd_dir, "openvino")
+    unlimited.generate(_request())  # converts the UNet, the VAE decoder and the text encoder
     before = {path.name for path in cache.iterdir()}
-    kohya_lora(sd_engine._loaded.pipe, models_dir() / "loras" / "inked.safetensors", scale=0.5)  # UNet and text
+    # A fresh pipe's shapes (the shared engines may hold LoRA layers): for the UNet and the text encoder.
+    kohya_lora(unlimited._loaded.pipe, models_dir() / "loras" / "inked.safetensors", scale=0.5)
     tagged = _request(prompt="a lighthouse at dusk <lora:inked:0.8>")
     notices: list[str] = []
 
@@ -205,6 +207,7 @@ def test_the_cache_limit_evicts_the_least_recently_used_conversion_never_this_ru
     assert {name.split("-")[0] for name in after} == {"unet", "text_encoder", "vae_decoder"}
     assert any(n.startswith("Removed 2 converted models not used lately from the OpenVINO cache (") for n in notices)
     assert np.abs(ours[0] - _pixels(sd_engine.generate(tagged))[0]).max() <= TOLERANCE
+    sd_engine.generate(_request())  # the shared engine without the LoRA again
 
 
 def test_cancel_stops_an_openvino_inference_and_nothing_is_decoded(ov_engine, in_ov_home):
