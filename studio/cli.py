@@ -395,7 +395,8 @@ def _generate(args) -> int:
     from studio.engine.engine import Engine  # torch loads only once the arguments are known to be good
 
     engine = Engine(args.device, memory_plan=memory_plan, previews="linear", backend=args.backend or settings.backend,
-                    channels_last=settings.channels_last if args.channels_last is None else args.channels_last)
+                    channels_last=settings.channels_last if args.channels_last is None else args.channels_last,
+                    openvino_cache_gb=settings.openvino_cache_gb)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     print(info.memory.line, file=sys.stderr)
     fewstep = info.fewstep

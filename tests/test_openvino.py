@@ -1,5 +1,6 @@
 """The OpenVINO backend on tiny models: PyTorch's pixels (within 2 levels), the same pixels run to run, converted
-once and reused, cancel inside an inference, LoRA, and PyTorch with a notice for what it does not run."""
+once and reused, cancel inside an inference, LoRA, the text encoders (long prompts, emphasis, clip skip,
+embeddings), the cache's size limit, and PyTorch with a notice for what it does not run."""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import GenerationCancelled  # noqa: E402
 from studio.core.paths import models_dir  # noqa: E402
 from studio.core.request import GenerationRequest  # noqa: E402
+from studio.engine import openvino_backend  # noqa: E402
+from studio.engine.devices import choose_device  # noqa: E402
 from studio.engine.engine import Engine  # noqa: E402
-from tests.tiny_networks import kohya_lora  # noqa: E402
+from studio.engine.openvino_backend.converted import ConvertedModel  # noqa: E402
+from studio.engine.prompt_encoding import prompt_arguments  # noqa: E402
+from tests.tiny_networks import kohya_lora, sd_embedding  # noqa: E402
 
 TOLERANCE = 2  # levels per pixel, the issue's bound against the PyTorch path
+# With the tiny models' byte-level tokenizer every character is a token: this is three 75-token chunks.
+LONG_PROMPT = "(a lighthouse:1.3) at dusk, " + "waves on the rocks, " * 9
 
 
 def _request(**kw) -> GenerationRequest:
@@ -31,10 +38,23 @@ def _pixels(result) -> list[np.ndarray]:
     return [np.asarray(image, dtype=np.int16) for image in result.images]
 
 
-def _engine(folder, backend: str) -> Engine:
-    engine = Engine("cpu", previews="linear", backend=backend)
+def _engine(folder, backend: str, cache_gb: float = 0) -> Engine:
+    engine = Engine("cpu", previews="linear", backend=backend, openvino_cache_gb=cache_gb)
     engine.load(str(folder))
     return engine
+
+
+@pytest.fixture
+def converted_calls(monkeypatch) -> list[tuple[str, dict]]:
+    """(model folder name, input shapes) of each call of a converted model: what ran on OpenVINO."""
+    calls: list[tuple[str, dict]] = []
+    call = ConvertedModel.__call__
+
+    def recording(self, inputs, cancel):
+        calls.append((self.folder.name, {name: tuple(t.shape) for name, t in inputs.items()}))
+        return call(self, inputs, cancel)
+    monkeypatch.setattr(ConvertedModel, "__call__", recording)
+    return calls
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +88,7 @@ REQUESTS = {
     "text to image": lambda: dict(batch_size=2),
     "image to image": lambda: dict(init_image=_source(), strength=0.6),
     "inpainting": lambda: dict(init_image=_source(), mask=_mask(), strength=0.9, mask_feather=0),
+    "long prompt, emphasis, clip skip": lambda: dict(prompt=LONG_PROMPT, clip_skip=2),
 }
 
 
@@ -114,8 +135,80 @@ def test_converted_models_are_reused_by_a_new_engine_with_no_conversion(tiny_sd_
     assert notices == []  # no conversion, no fallback
     assert np.abs(ours[0] - _pixels(sd_engine.generate(_request(seed=11)))[0]).max() <= TOLERANCE
     cache = in_ov_home / "cache" / "openvino"
-    assert any(cache.glob("unet-*/model.xml")) and any(cache.glob("vae_decoder-*/model.xml"))
-    assert any((cache / "compiled").iterdir())  # OpenVINO's compiled blobs, for the static shapes seen
+    for part in ("unet", "vae_decoder", "text_encoder"):
+        assert any(cache.glob(f"{part}-*/model.xml"))
+    assert any(cache.glob("unet-*/compiled/*"))  # OpenVINO's compiled blobs, for the static shapes seen
+
+
+@pytest.mark.parametrize("model", ["sd", "sdxl"])
+def test_text_encoders_give_pytorchs_embeddings_for_long_prompts_emphasis_and_clip_skip(model, sd_engine,
+                                                                                        sdxl_engine, in_ov_home,
+                                                                                        converted_calls):
+    """The app's own prompt encoding (A1111 chunks, emphasis, hidden states for clip skip, SDXL's penultimate
+    layer and pooled embedding) through the stand-ins, against the same encoding in PyTorch."""
+    pipe = (sd_engine if model == "sd" else sdxl_engine)._loaded.pipe
+    backend = openvino_backend.start(choose_device("cpu"), 0)
+    notices: list[str] = []
+    encoded = {}
+    for clip_skip in (1, 2):
+        expected = prompt_arguments(pipe, LONG_PROMPT, "fog", clip_skip)
+        with backend.running(pipe, CancelToken(), notices.append):
+            encoded[clip_skip] = prompt_arguments(pipe, LONG_PROMPT, "fog", clip_skip)
+        assert encoded[clip_skip].keys() == expected.keys()
+        for name, tensor in expected.items():
+            torch.testing.assert_close(encoded[clip_skip][name], tensor, rtol=1e-4, atol=1e-5)
+
+    assert encoded[1]["prompt_embeds"].shape[1] == 3 * 77  # three chunks
+    assert not torch.allclose(encoded[1]["prompt_embeds"], encoded[2]["prompt_embeds"])  # clip skip counts
+    parts = {name.split("-")[0] for name, _ in converted_calls}
+    assert parts == ({"text_encoder"} if model == "sd" else {"text_encoder", "text_encoder_2"})
+    assert {shapes["input_ids"] for _, shapes in converted_calls} == {(1, 77)}  # one chunk a call: one shape
+    assert not [n for n in notices if "PyTorch" in n]
+    assert pipe.text_encoder.__class__.__name__ == "CLIPTextModel"  # PyTorch's again after the run
+
+
+def test_each_set_of_embeddings_is_its_own_conversion_with_pytorchs_pixels(ov_engine, sd_engine, in_ov_home):
+    """Two embeddings of the same size, one at a time, take the same rows of the token embeddings: only the full
+    hash of those rows tells their text encoders apart (a sampled fingerprint would reuse the first's graph)."""
+    folder = models_dir() / "embeddings"
+    sd_embedding(sd_engine._loaded.pipe, folder / "inkwash.safetensors", count=2, seed=3)
+    sd_embedding(sd_engine._loaded.pipe, folder / "chalky.safetensors", count=2, seed=4)
+    pictures = {}
+    for word in ("inkwash", "chalky", "inkwash"):
+        request = _request(prompt=f"a lighthouse at dusk, {word}")
+        notices: list[str] = []
+        ours = _pixels(ov_engine.generate(request, on_notice=notices.append))
+        assert not [n for n in notices if "PyTorch" in n]
+        assert np.abs(ours[0] - _pixels(sd_engine.generate(request))[0]).max() <= TOLERANCE
+        converted = any(n.startswith("Converting the text encoder") for n in notices)
+        assert converted == (word not in pictures)  # back to the first set: from the cache
+        pictures[word] = ours[0]
+    assert np.abs(pictures["inkwash"] - pictures["chalky"]).max() > 10 * TOLERANCE  # the embeddings count
+
+
+def test_the_cache_limit_evicts_the_least_recently_used_conversion_never_this_runs(tiny_sd_dir, sd_engine, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path))  # a cache of its own: it is emptied below
+    cache = tmp_path / "cache" / "openvino"
+    unlimited = _engine(tiny_sd_dir, "openvino")
+    unlimited.generate(_request())  # converts the UNet, the VAE decoder and the text encoder
+    before = {path.name for path in cache.iterdir()}
+    # A fresh pipe's shapes (the shared engines may hold LoRA layers): for the UNet and the text encoder.
+    kohya_lora(unlimited._loaded.pipe, models_dir() / "loras" / "inked.safetensors", scale=0.5)
+    tagged = _request(prompt="a lighthouse at dusk <lora:inked:0.8>")
+    notices: list[str] = []
+
+    engine = _engine(tiny_sd_dir, "openvino", cache_gb=1e-9)  # 1 byte: anything not in use goes
+    ours = _pixels(engine.generate(tagged, on_notice=notices.append))
+
+    after = {path.name for path in cache.iterdir()}
+    gone = before - after
+    assert {name.split("-")[0] for name in gone} == {"unet", "text_encoder"}  # the LoRA set replaced those two
+    assert before - gone == {name for name in after if name.startswith("vae_decoder")}  # the run's VAE stayed
+    assert {name.split("-")[0] for name in after} == {"unet", "text_encoder", "vae_decoder"}
+    assert any(n.startswith("Removed 2 converted models not used lately from the OpenVINO cache (") for n in notices)
+    assert np.abs(ours[0] - _pixels(sd_engine.generate(tagged))[0]).max() <= TOLERANCE
+    sd_engine.generate(_request())  # the shared engine without the LoRA again
 
 
 def test_cancel_stops_an_openvino_inference_and_nothing_is_decoded(ov_engine, in_ov_home):
@@ -150,13 +243,15 @@ def test_a_lora_runs_on_openvino_with_pytorchs_pixels(ov_engine, sd_engine, in_o
     assert np.abs(without[0] - _pixels(sd_engine.generate(plain))[0]).max() <= TOLERANCE  # and gone again
 
 
-def test_sdxl_runs_on_openvino_with_pytorchs_pixels(tiny_sdxl_dir, sdxl_engine, in_ov_home):
+def test_sdxl_runs_on_openvino_with_pytorchs_pixels(tiny_sdxl_dir, sdxl_engine, in_ov_home, converted_calls):
     engine = _engine(tiny_sdxl_dir, "openvino")
     notices: list[str] = []
 
     ours = _pixels(engine.generate(_request(), on_notice=notices.append))
 
     assert not [n for n in notices if "PyTorch" in n]
+    ran = {name.split("-")[0] for name, _ in converted_calls}
+    assert ran == {"unet", "vae_decoder", "text_encoder", "text_encoder_2"}  # both text encoders: diffusers' call
     assert np.abs(ours[0] - _pixels(sdxl_engine.generate(_request()))[0]).max() <= TOLERANCE
 
 
@@ -185,18 +280,16 @@ def test_a_unet_input_the_converted_graph_does_not_take_runs_in_pytorch(sd_engin
 def test_a_pipeline_with_a_component_it_does_not_know_runs_in_pytorch_with_a_notice(tiny_sd_dir, in_ov_home):
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
 
-    from studio.engine import openvino_backend
-    from studio.engine.devices import choose_device
-
     engine = _engine(tiny_sd_dir, "openvino")
     base = engine._loaded.pipe
     pipe = StableDiffusionControlNetPipeline(**{k: v for k, v in base.components.items() if k != "image_encoder"},
                                              controlnet=ControlNetModel.from_unet(base.unet))
-    backend = openvino_backend.start(choose_device("cpu"))
+    backend = openvino_backend.start(choose_device("cpu"), 0)
     notices: list[str] = []
 
     with backend.running(pipe, CancelToken(), notices.append):
         assert pipe.unet is base.unet and pipe.vae.decoder is base.vae.decoder
+        assert pipe.text_encoder is base.text_encoder
 
     assert notices == ["OpenVINO does not run pipelines with a controlnet yet; this run uses PyTorch."]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.atomic import atomic_write_text, clean_stale_temps, set_aside
+from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB
 from studio.core.paths import studio_home
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Settings:
     openvino_offered: bool = False  # the window has offered OpenVINO once (a model ran on the CPU)
     channels_last: bool = field(default_factory=lambda: CHANNELS_LAST_DEFAULT)  # PyTorch in NHWC
     memory_plan: str = "auto"  # where a model's weights live on a GPU (core.memory_plan.PLAN_CHOICES)
+    openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB  # size limit of <root>/cache/openvino/ (0: none)
 
 
 @dataclass(frozen=True)

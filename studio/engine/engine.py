@@ -12,7 +12,7 @@ from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
-from studio.core.backends import OPENVINO, TORCH, check_backend
+from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB, OPENVINO, TORCH, check_backend
 from studio.core import control_store
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
@@ -55,16 +55,19 @@ class Engine:
 
     def __init__(self, device: str | None = None, *, memory_plan: str = AUTO, previews: str = "auto",
                  library: Callable[[], list[LibraryFolder]] = configured_folders, backend: str = TORCH,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB) -> None:
         """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
         ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up. ``backend`` "openvino" runs
         the UNet and VAE on OpenVINO where it can (``openvino_backend``), PyTorch otherwise. ``channels_last``
         runs PyTorch's UNet and VAE in NHWC (faster; pixels within 1 level of diffusers' as it comes, not equal).
         ``memory_plan`` is one of ``core.memory_plan.PLAN_CHOICES``: "auto" picks one from the model's size and
-        the free VRAM when a model loads; on the CPU every plan is "everything in RAM"."""
+        the free VRAM when a model loads; on the CPU every plan is "everything in RAM".
+
+        ``openvino_cache_gb``: the size limit of OpenVINO's converted models on disk (0: none)."""
         self.device: DeviceChoice = choose_device(device)
         self.backend = backend
         self._openvino = None  # started on the first OpenVINO run
+        self.openvino_cache_gb = openvino_cache_gb
         self.channels_last = channels_last
         self._library = library
         self.memory_plan = memory_plan
@@ -271,7 +274,7 @@ class Engine:
             pipe.vae.disable_tiling()
         capture = X0Capture(pipe.scheduler)
         plugin = self._loaded.plugin
-        prompts = plugin.conditioning(self._loaded.pipe, request)  # the text encoders are shared by every mode
+        prompts = plugin.conditioning(pipe, request)  # this call's pipe: its text encoders may be OpenVINO's
         last = [time.perf_counter()]
 
         def step_end(p, i, t, tensors):
@@ -323,11 +326,12 @@ class Engine:
         return images, pipe.num_timesteps
 
     def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):
-        """What runs the UNet and the VAE in this pipeline call: PyTorch, or OpenVINO's stand-ins."""
+        """What runs the UNet, the VAE and the text encoders in this pipeline call: PyTorch, or OpenVINO's
+        stand-ins."""
         if self.backend != OPENVINO:
             return nullcontext()
         if self._openvino is None:
-            self._openvino = openvino_backend.start(self.device)
+            self._openvino = openvino_backend.start(self.device, int(self.openvino_cache_gb * 1e9))
         return self._openvino.running(pipe, cancel, notice)
 
     def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:

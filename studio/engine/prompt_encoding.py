@@ -134,7 +134,7 @@ def _encoders(pipe) -> list[_Encoder]:
     for tok, enc in pairs:
         tokenizer, text_encoder = getattr(pipe, tok, None), getattr(pipe, enc, None)
         if tokenizer is not None and text_encoder is not None:
-            pooled = type(text_encoder).__name__ == "CLIPTextModelWithProjection"
+            pooled = hasattr(text_encoder, "text_projection")  # CLIPTextModelWithProjection, or OpenVINO's for it
             found.append(_Encoder(tokenizer, text_encoder, pooled, pipe))
     return found
 

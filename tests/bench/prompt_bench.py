@@ -1,13 +1,20 @@
 """Prompt encoding cost: a 300-token A1111 prompt (weights, four chunks) through our encoder, against diffusers'
 own ``encode_prompt`` of the same text (which keeps only the first 75 tokens), on the SD 1.5 text encoder
-(real architecture and CLIP tokenizer, random weights). Both with CFG (prompt and negative), alternating."""
+(real architecture and CLIP tokenizer, random weights). Both with CFG (prompt and negative), alternating.
+With OpenVINO installed, ours again with the text encoder on OpenVINO: the conversion, the per-run key (the
+token embeddings hashed in full), the median encoding, the largest difference and the size on disk."""
 
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from diffusers.utils import logging as diffusers_logging
 
+from studio.core import conversion_cache
+from studio.core.backends import openvino_installed
+from studio.core.cancel import CancelToken
 from studio.core.prompt_syntax import parse_prompt
 from studio.engine.prompt_encoding import prompt_arguments
 from tests.bench.sd15 import build_sd15
@@ -51,7 +58,7 @@ def run(rounds: int = 5) -> dict[str, float]:
             start = time.perf_counter()
             fn()
             (ours_s if name == "ours" else theirs_s).append(time.perf_counter() - start)
-    return {
+    figures = {
         "tokens": tokens,
         "chunks": chunks,
         "passes": passes,
@@ -59,6 +66,37 @@ def run(rounds: int = 5) -> dict[str, float]:
         "diffusers_ms": statistics.median(theirs_s) * 1000,
         "ratio": statistics.median(o / t for o, t in zip(ours_s, theirs_s)),
         "threads": torch.get_num_threads(),
+    }
+    if openvino_installed():
+        figures |= _openvino(pipe, ours, rounds)
+    return figures
+
+
+def _openvino(pipe, ours, rounds: int) -> dict[str, float]:
+    from studio.engine.openvino_backend import OpenVinoBackend
+
+    expected = ours()["prompt_embeds"]
+    with tempfile.TemporaryDirectory() as home:
+        backend = OpenVinoBackend(Path(home), 0)
+        start = time.perf_counter()
+        with backend.running(pipe, CancelToken(), lambda notice: None):
+            ours()
+        convert_s = time.perf_counter() - start
+        keys_s, encode_s = [], []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            with backend.running(pipe, CancelToken(), lambda notice: None):
+                keys_s.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                got = ours()["prompt_embeds"]
+                encode_s.append(time.perf_counter() - start)
+        disk = {entry.path.name.split("-")[0]: entry.size for entry in conversion_cache.entries(Path(home))}
+    return {
+        "ov_first_s": convert_s,
+        "ov_key_ms": statistics.median(keys_s) * 1000,
+        "ov_ms": statistics.median(encode_s) * 1000,
+        "ov_max_diff": (got - expected).abs().max().item(),
+        "ov_disk_mb": disk["text_encoder"] / 1e6,
     }
 
 
@@ -71,4 +109,8 @@ def report(figures: dict[str, float]) -> str:
         f"  ratio                                           : {figures['ratio']:.2f}\n"
         f"  per 77-token encoder pass: diffusers {figures['diffusers_ms'] / 2:.1f} ms (2 passes), ours "
         f"{figures['ours_ms'] / figures['passes']:.1f} ms ({figures['passes']} passes)\n"
-    )
+    ) + (
+        f"  text encoder on OpenVINO: first run (converts) {figures['ov_first_s']:.1f} s, then {figures['ov_ms']:.1f} "
+        f"ms (median; {figures['ov_ms'] / figures['ours_ms']:.2f}x PyTorch's), keys {figures['ov_key_ms']:.0f} ms "
+        f"a run, max difference {figures['ov_max_diff']:.1e}, {figures['ov_disk_mb']:.0f} MB on disk (IR and its "
+        f"compiled blob)\n" if "ov_ms" in figures else "")

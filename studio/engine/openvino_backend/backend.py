@@ -1,15 +1,22 @@
-"""Running a diffusers pipeline's UNet and VAE on OpenVINO for one run, or saying in one line why not.
+"""Running a diffusers pipeline's UNet, VAE and CLIP text encoders on OpenVINO for one run, or saying in one line
+why not.
 
-The pipeline stays diffusers' own (schedulers, callbacks, previews, the paste-back): for the run, its ``unet`` and
-its VAE's ``encoder``/``decoder`` are stand-ins (:mod:`.modules`) that call converted models (:mod:`.converted`),
-and the PyTorch modules go back afterwards, so LoRA, VAE and embedding loading never see the stand-ins.
+The pipeline stays diffusers' own (schedulers, callbacks, previews, the paste-back): for the run, its ``unet``, its
+VAE's ``encoder``/``decoder`` and its ``text_encoder``/``text_encoder_2`` are stand-ins (:mod:`.modules`) that call
+converted models (:mod:`.converted`), and the PyTorch modules go back afterwards, so LoRA, VAE and embedding loading
+never see the stand-ins.
 
 A converted graph is keyed by what changes it: the component, a fingerprint of its weights (a sample of every
 tensor, so another model, another VAE file or another LoRA set is another key), LoRA weights and scales, the
 attention processors, the config, whether the latent size is a multiple of the UNet's upsampling factor (the
 traced graph bakes that branch in), and the versions of OpenVINO, torch and diffusers. A LoRA set is converted
-as it runs in PyTorch (unfused) and cached like a model. Anything that cannot be converted, and any pipeline with a
-component other than the ones below (a ControlNet, a T2I adapter...), runs in PyTorch with a one-line notice.
+as it runs in PyTorch (unfused) and cached like a model. A text encoder's token embeddings are hashed in full:
+a textual-inversion embedding adds rows that a sample could miss, so each set of loaded embeddings is its own key.
+Anything that cannot be converted, and any pipeline with a component other than the ones below (a ControlNet, a T2I
+adapter...), runs in PyTorch with a one-line notice.
+
+The cache has a size limit (the ``openvino_cache_gb`` setting): before a conversion, the least recently used
+converted models make room (:mod:`studio.core.conversion_cache`), never one this run uses, with a notice.
 """
 
 from __future__ import annotations
@@ -22,14 +29,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
 from studio.core.backends import OPENVINO_INSTALL, openvino_installed
+from studio.core import conversion_cache
 from studio.core.cancel import CancelToken
+from studio.core.downloads import describe_size
 from studio.core.paths import cache_dir
 from studio.engine.devices import DeviceChoice
 from studio.engine.interrupt import Interrupted
-from studio.engine.openvino_backend.converted import ConvertedModel, memory_short_for_conversion
-from studio.engine.openvino_backend.modules import OpenVinoUNet, OpenVinoVaePart, UNetGraph
+from studio.engine.openvino_backend.converted import ConvertedModel, converted_size, memory_short_for_conversion
+from studio.engine.openvino_backend.modules import (OpenVinoTextEncoder, OpenVinoUNet, OpenVinoVaePart,
+                                                    TextEncoderGraph, UNetGraph)
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +50,17 @@ _SAMPLES_PER_TENSOR = 64
 # Components whose presence leaves the UNet's and VAE's inputs as the converted graphs take them.
 _KNOWN_COMPONENTS = {"unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler",
                      "safety_checker", "feature_extractor", "image_encoder"}
+_TEXT_ENCODERS = {"text_encoder": "text encoder", "text_encoder_2": "second text encoder"}
 
 
-def start(device: DeviceChoice) -> OpenVinoBackend | Unavailable:
-    """The backend, or why there is none (OpenVINO not installed, or PyTorch on an accelerator already)."""
+def start(device: DeviceChoice, cache_limit: int) -> OpenVinoBackend | Unavailable:
+    """The backend, or why there is none (OpenVINO not installed, or PyTorch on an accelerator already).
+    ``cache_limit``: the most bytes the converted models may take on disk (0: no limit)."""
     if device.accelerated:
         return Unavailable(f"OpenVINO is for machines without CUDA or MPS; this run uses PyTorch on {device.device}.")
     if not openvino_installed():
         return Unavailable(f"OpenVINO is not installed ({OPENVINO_INSTALL}); this run uses PyTorch.")
-    return OpenVinoBackend(cache_dir() / "openvino")
+    return OpenVinoBackend(cache_dir() / "openvino", cache_limit)
 
 
 class Unavailable:
@@ -61,22 +74,24 @@ class Unavailable:
 
 
 class OpenVinoBackend:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cache_limit: int) -> None:
         import openvino as ov
 
         self.root = root
+        self.cache_limit = cache_limit
         self._core = ov.Core()
-        self._core.set_property({"CACHE_DIR": str(root / "compiled")})
         self.device = "GPU" if "GPU" in self._core.available_devices else "CPU"  # an Intel GPU OpenVINO sees
         self._versions = [ov.__version__, torch.__version__, _diffusers_version(), GRAPH_SCHEMA]
         self._models: dict[str, tuple[str, ConvertedModel]] = {}  # part -> (key, model): the last one of each
         self._failed: set[str] = set()  # keys that could not be converted: PyTorch for them in this process
         self.conversions = 0  # done by this process (the rest came from the disk cache)
+        self._in_use: set[str] = set()  # the folders of the run's models: never evicted during it
         log.info("OpenVINO %s on %s (available: %s)", ov.__version__, self.device, self._core.available_devices)
 
     @contextmanager
     def running(self, pipe, cancel: CancelToken, notice: Notice):
-        """For one pipeline call: the UNet and the VAE's encoder and decoder run on OpenVINO."""
+        """For one pipeline call: the UNet, the VAE's encoder and decoder and the CLIP text encoders run on
+        OpenVINO."""
         extra = sorted(name for name, part in pipe.components.items()
                        if part is not None and name not in _KNOWN_COMPONENTS)
         if extra:
@@ -85,24 +100,37 @@ class OpenVinoBackend:
             return
         unet, vae = pipe.unet, pipe.vae
         encoder, decoder = vae.encoder, vae.decoder
-        unet_key = self._key("unet", unet)
+        texts = {name: module for name in _TEXT_ENCODERS
+                 if isinstance(module := getattr(pipe, name, None), (CLIPTextModel, CLIPTextModelWithProjection))}
+        keys = {"unet": self._key("unet", unet), "vae_encoder": self._key("vae_encoder", encoder, vae.config),
+                "vae_decoder": self._key("vae_decoder", decoder, vae.config)}
+        keys |= {name: self._key(name, module, module.config.to_dict(), module.get_input_embeddings().weight)
+                 for name, module in texts.items()}
+        self._in_use = {f"{part}-{key}" for part, key in keys.items()}
         object.__setattr__(pipe, "unet", OpenVinoUNet(unet, self._runner(
-            "unet", "UNet", unet_key, lambda: UNetGraph(unet), cancel, notice, _aligned(unet))))
+            "unet", "UNet", keys["unet"], lambda: UNetGraph(unet), cancel, notice, _aligned(unet))))
         vae.encoder = OpenVinoVaePart(encoder, self._runner(
-            "vae_encoder", "VAE encoder", self._key("vae_encoder", encoder, vae.config), lambda: encoder, cancel,
-            notice))
+            "vae_encoder", "VAE encoder", keys["vae_encoder"], lambda: encoder, cancel, notice))
         vae.decoder = OpenVinoVaePart(decoder, self._runner(
-            "vae_decoder", "VAE decoder", self._key("vae_decoder", decoder, vae.config), lambda: decoder, cancel,
-            notice))
+            "vae_decoder", "VAE decoder", keys["vae_decoder"], lambda: decoder, cancel, notice))
+        for name, module in texts.items():
+            object.__setattr__(pipe, name, OpenVinoTextEncoder(module, self._runner(
+                name, _TEXT_ENCODERS[name], keys[name], lambda module=module: TextEncoderGraph(module), cancel,
+                notice)))
         try:
             yield
         finally:
             object.__setattr__(pipe, "unet", unet)
             vae.encoder, vae.decoder = encoder, decoder
+            for name, module in texts.items():
+                object.__setattr__(pipe, name, module)
+            self._in_use = set()
 
     def _runner(self, part: str, label: str, base_key: str, graph, cancel: CancelToken, notice: Notice,
                 shape_class: Callable[[dict], str] = lambda inputs: ""):
-        def run(inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        marked: set[str] = set()  # the folders this run has marked as used
+
+        def run(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...] | None:
             key = base_key + shape_class(inputs)
             if key in self._failed:
                 return None
@@ -116,11 +144,19 @@ class OpenVinoBackend:
                         notice(f"Not enough free memory to convert the {label} for OpenVINO ({short}); "
                                "it runs in PyTorch.")
                         return None
+                    self._make_room(converted_size(graph), notice)
                     notice(f"Converting the {label} for OpenVINO (once: it is kept for later runs)…")
                     seconds = model.convert(inputs)
                     self.conversions += 1
                     notice(f"Converted the {label} for OpenVINO in {seconds:.0f} s.")
-                return model(inputs, cancel)
+                if key not in marked:
+                    conversion_cache.mark_used(model.folder)
+                    marked.add(key)
+                compiles = model.compiles
+                out = model(inputs, cancel)
+                if model.compiles != compiles:  # a new shape's blob may have taken the cache over its limit
+                    self._make_room(0, notice)
+                return out
             except Interrupted:
                 raise
             except Exception:  # conversion or inference refused this graph: PyTorch computes the same thing
@@ -131,6 +167,20 @@ class OpenVinoBackend:
                 return None
         return run
 
+    def _make_room(self, incoming: int, notice: Notice) -> None:
+        """Evict the least recently used converted models that this run does not use, if ``incoming`` more bytes
+        would take the cache over its limit."""
+        if self.cache_limit <= 0:
+            return
+        removed = conversion_cache.make_room(self.root, incoming, self.cache_limit, self._in_use)
+        if removed:
+            freed = describe_size(sum(entry.size for entry in removed))
+            log.info("OpenVINO: evicted %s (%s) to stay under %d bytes", [e.path.name for e in removed], freed,
+                     self.cache_limit)
+            notice(f"Removed {len(removed)} converted model{'s' if len(removed) > 1 else ''} not used lately from "
+                   f"the OpenVINO cache ({freed}) to keep it under {describe_size(self.cache_limit)} "
+                   "(the openvino_cache_gb setting).")
+
     def _model(self, part: str, key: str, graph) -> ConvertedModel:
         held = self._models.get(part)
         if held is None or held[0] != key:
@@ -138,13 +188,16 @@ class OpenVinoBackend:
             self._models[part] = held
         return held[1]
 
-    def _key(self, part: str, module: torch.nn.Module, config=None) -> str:
+    def _key(self, part: str, module: torch.nn.Module, config=None, exact: torch.Tensor | None = None) -> str:
+        """``exact``: a tensor hashed in full on top of the fingerprint's sample."""
         digest = hashlib.sha256()
         config = dict(config if config is not None else module.config)
         about = [part, self._versions, config, sorted({type(p).__name__ for p in _processors(module)}),
                  _adapter_state(module)]
         digest.update(json.dumps(about, sort_keys=True, default=str).encode())
         _weights_fingerprint(module, digest)
+        if exact is not None:
+            digest.update(exact.detach().contiguous().cpu().view(torch.uint8).numpy())
         return digest.hexdigest()[:20]
 
 

@@ -4,8 +4,9 @@ Conversion traces the PyTorch module with the first real inputs (``openvino.conv
 in OpenVINO's IR (``model.xml`` + ``model.bin``, fp32: ``compress_to_fp16=False``, which would change pixels) under
 ``<root>/cache/openvino/<name>-<key>/``, written to a temporary folder and renamed, so a crash leaves no half model.
 The IR keeps dynamic shapes; each run compiles it for its static shapes (faster on the CPU than dynamic ones), and
-OpenVINO's own ``CACHE_DIR`` keeps the compiled blobs, so a size seen before compiles in a fraction of the time.
-Only the last compiled shape is kept in memory (each holds a copy of the weights).
+OpenVINO's own ``CACHE_DIR``, the model folder's ``compiled/``, keeps the compiled blobs, so a size seen before
+compiles in a fraction of the time (and removing the folder removes its blobs with it). Only the last compiled
+shape is kept in memory (each holds a copy of the weights).
 
 Inference runs asynchronously and is polled, so a cancelled token stops it inside a step (``InferRequest.cancel``).
 """
@@ -33,7 +34,8 @@ COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENC
 
 
 class ConvertedModel:
-    """``graph`` is the traceable module (tensors in, one tensor out), called with keyword tensors."""
+    """``graph`` is the traceable module (tensors in, a tensor or a tuple of tensors out), called with keyword
+    tensors; a call gives its outputs as a tuple."""
 
     def __init__(self, core, device: str, folder: Path, graph: Callable[[], torch.nn.Module]) -> None:
         self._core = core
@@ -43,6 +45,7 @@ class ConvertedModel:
         self._model = None  # the IR, read once
         self._compiled: tuple[tuple, object] | None = None  # (shapes, CompiledModel)
         self._request = None
+        self.compiles = 0  # shapes compiled (each may add a blob to the folder's compiled/)
 
     @property
     def cached(self) -> bool:
@@ -58,7 +61,7 @@ class ConvertedModel:
         work.mkdir(parents=True)
         try:
             with torch.inference_mode(False), torch.no_grad():
-                inputs = {name: tensor.clone() for name, tensor in example.items()}
+                inputs = {name: _as_traced(tensor).clone() for name, tensor in example.items()}
                 model = ov.convert_model(self._graph(), example_input=inputs)
             ov.save_model(model, work / "model.xml", compress_to_fp16=False)
             try:
@@ -70,8 +73,8 @@ class ConvertedModel:
             shutil.rmtree(work, ignore_errors=True)
         return time.perf_counter() - start
 
-    def __call__(self, inputs: dict[str, torch.Tensor], cancel: CancelToken | None) -> torch.Tensor:
-        arrays = {name: np.ascontiguousarray(t.detach().to(torch.float32).cpu().numpy()) for name, t in inputs.items()}
+    def __call__(self, inputs: dict[str, torch.Tensor], cancel: CancelToken | None) -> tuple[torch.Tensor, ...]:
+        arrays = {name: np.ascontiguousarray(_as_traced(t).cpu().numpy()) for name, t in inputs.items()}
         request = self._request_for(tuple((name, a.shape) for name, a in arrays.items()))
         request.start_async(arrays)
         while True:  # the token first: a cancel that came before the call stops it as well
@@ -81,7 +84,8 @@ class ConvertedModel:
                 raise Interrupted
             if request.wait_for(POLL_MS):
                 break
-        return torch.from_numpy(request.get_output_tensor(0).data.copy())
+        count = len(self._compiled[1].outputs)
+        return tuple(torch.from_numpy(request.get_output_tensor(i).data.copy()) for i in range(count))
 
     def _request_for(self, shapes: tuple):
         if self._compiled is None or self._compiled[0] != shapes:
@@ -92,13 +96,27 @@ class ConvertedModel:
             model = self._model.clone()
             model.reshape({name: list(shape) for name, shape in shapes})
             start = time.perf_counter()
-            compiled = self._core.compile_model(model, self._device, COMPILE_CONFIG)
+            config = COMPILE_CONFIG | {"CACHE_DIR": str(self.folder / "compiled")}
+            compiled = self._core.compile_model(model, self._device, config)
             log.info("OpenVINO: compiled %s for %s on %s in %.1f s", self.folder.name, shapes, self._device,
                      time.perf_counter() - start)
             self._compiled = (shapes, compiled)
+            self.compiles += 1
         if self._request is None:
             self._request = self._compiled[1].create_infer_request()
         return self._request
+
+
+def _as_traced(tensor: torch.Tensor) -> torch.Tensor:
+    """Float inputs in fp32 (what the graphs are converted in), token ids as they are."""
+    tensor = tensor.detach()
+    return tensor.to(torch.float32) if tensor.is_floating_point() else tensor
+
+
+def converted_size(graph: Callable[[], torch.nn.Module]) -> int:
+    """About the bytes a conversion puts on disk: the fp32 IR, and a compiled blob about as large."""
+    module = graph()
+    return 2 * 4 * sum(t.numel() for t in list(module.parameters()) + list(module.buffers()))
 
 
 def memory_short_for_conversion(graph: Callable[[], torch.nn.Module]) -> str:
