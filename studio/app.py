@@ -34,7 +34,8 @@ def make_engine():
     from studio.engine.engine import Engine
 
     settings = load_settings().settings
-    return Engine(device=None, previews="auto", backend=settings.backend, channels_last=settings.channels_last)
+    return Engine(device=None, previews="auto", backend=settings.backend, channels_last=settings.channels_last,
+                  draft_decode=settings.draft_decode, openvino_weights=settings.openvino_weights)
 
 
 def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):

@@ -55,6 +55,8 @@ class Settings:
     backend: str = "torch"  # what runs the UNet and VAE: "torch" or "openvino" (core.backends)
     openvino_offered: bool = False  # the window has offered OpenVINO once (a model ran on the CPU)
     channels_last: bool = False  # PyTorch's UNet and VAE in NHWC: faster, pixels within 1 level (not equal)
+    draft_decode: bool = False  # the final decode by the tiny autoencoder (TAESD): faster, a softer draft
+    openvino_weights: str = "fp32"  # "int8": OpenVINO's weights compressed by NNCF (core.backends), other pixels
 
 
 @dataclass(frozen=True)

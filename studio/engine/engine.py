@@ -12,9 +12,10 @@ from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
-from studio.core.backends import OPENVINO, TORCH, check_backend
+from studio.core.backends import FP32, OPENVINO, TORCH, check_backend, check_openvino_weights
 from studio.core import control_store
 from studio.core.cancel import CancelToken
+from studio.core.engine_options import EngineOptions
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import Finished, StepUpdate
 from studio.core.extra_networks import embeddings_in, lora_refs, resolve_loras, resolve_vae
@@ -38,7 +39,7 @@ from studio.engine.interrupt import Interrupted, interruptible
 from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.schedulers import default_label, make_scheduler
-from studio.engine.taesd import find_tiny_autoencoder
+from studio.engine.taesd import TinyAutoencoder, find_tiny_autoencoder, missing_sentence
 from studio.engine.upscalers import Upscalers
 from studio.engine.vae import VaeChoice
 
@@ -56,13 +57,18 @@ class Engine:
 
     def __init__(self, device: str | None = None, *, offload: bool = False, previews: str = "auto",
                  library: Callable[[], list[LibraryFolder]] = configured_folders, backend: str = TORCH,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, draft_decode: bool = False, openvino_weights: str = FP32) -> None:
         """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
         ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up. ``backend`` "openvino" runs
         the UNet and VAE on OpenVINO where it can (``openvino_backend``), PyTorch otherwise. ``channels_last``
-        runs PyTorch's UNet and VAE in NHWC (faster; pixels within 1 level of diffusers' as it comes, not equal)."""
+        runs PyTorch's UNet and VAE in NHWC (faster; pixels within 1 level of diffusers' as it comes, not equal).
+        ``draft_decode`` decodes the final latents with the tiny autoencoder (TAESD) when one is on disk, and
+        ``openvino_weights`` "int8" runs OpenVINO with NNCF-compressed weights: both change pixels, and the
+        recipe says so."""
         self.device: DeviceChoice = choose_device(device)
         self.backend = backend
+        self.draft_decode = draft_decode
+        self.openvino_weights = openvino_weights
         self._openvino = None  # started on the first OpenVINO run
         self.channels_last = channels_last
         self._library = library
@@ -71,6 +77,7 @@ class Engine:
         self._loaded: LoadedPipeline | None = None
         self._pipes: dict[tuple, object] = {}  # (mode, ids of its ControlNets) -> pipeline
         self._previewer: Previewer | None = None
+        self._taesd: TinyAutoencoder | None = None
         self.upscalers = Upscalers(self.device)
 
     @property
@@ -80,6 +87,20 @@ class Engine:
     @backend.setter
     def backend(self, name: str) -> None:
         self._backend = check_backend(name)
+
+    @property
+    def openvino_weights(self) -> str:
+        return self._openvino_weights
+
+    @openvino_weights.setter
+    def openvino_weights(self, name: str) -> None:
+        self._openvino_weights = check_openvino_weights(name)
+
+    def configure(self, options: EngineOptions) -> None:
+        """The Engine menu's choices, from the next generation on."""
+        self.backend = options.backend
+        self.draft_decode = options.draft_decode
+        self.openvino_weights = options.openvino_weights
 
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
@@ -101,7 +122,8 @@ class Engine:
         self._image_prompts = ImagePrompts(loaded.pipe)
         self._base_scheduler = loaded.pipe.scheduler
         self._fewstep = detect_source(source, dict(self._base_scheduler.config))
-        taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
+        self._taesd = None
+        taesd = self._tiny_autoencoder() if self.previews == "auto" else None
         self._previewer = Previewer(loaded.plugin.preview_factors(loaded.family), taesd)
         log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)
         return self.info
@@ -112,6 +134,7 @@ class Engine:
         self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
+        self._taesd = None
         self._control = None
         self._image_prompts = None
         memory.release_memory(self.device.device)
@@ -180,16 +203,20 @@ class Engine:
         self._image_prompts.apply(request.image_prompt, self._library())
         schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
         progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
-        images, done = None, 0
+        images, done, ran = None, 0, {}
         notice = _once_each(on_notice)
+        draft = self._draft_decoder(notice)
         for index, (step, scheduler) in enumerate(zip(plan, schedulers)):
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice, controlnets)
+            last = index == len(plan) - 1
+            images, count, how = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice,
+                                                controlnets, draft if last else None)
             done += count
+            ran |= {field: value for field, value in how.items() if value}
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
             images = [maskmath.composite(request.init_image, img, paste) for img in images]
-        recipes = [replace(self._recipe(request, i), **networks) for i in range(len(images))]
+        recipes = [replace(self._recipe(request, i), **networks, **ran) for i in range(len(images))]
         return Finished(images=images, recipes=recipes)
 
     def refine(self, image: Image.Image, request: GenerationRequest, tiling: TiledRefine,
@@ -209,17 +236,19 @@ class Engine:
         cancel = cancel or CancelToken()
         count = passes.timestep_count(make_scheduler(request.scheduler, self._base_scheduler), first)
         progress = passes.Progress([count] * len(picture.tiles))
-        done, notice = 0, _once_each(on_notice)
+        done, ran, notice = 0, {}, _once_each(on_notice)
+        draft = self._draft_decoder(notice)
         for index in range(len(picture.tiles)):
             step = first if index == 0 else passes.Pass(picture.request(index, request))
             scheduler = make_scheduler(request.scheduler, self._base_scheduler)
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, None, progress, picture.previews(index, on_step), cancel,
-                                           notice, [])
+            images, count, how = self._run_pass(step, scheduler, None, progress, picture.previews(index, on_step),
+                                                cancel, notice, [], draft)
             picture.blend(index, images[0])
             done += count
+            ran |= {field: value for field, value in how.items() if value}
         whole = replace(request, init_image=image, width=image.width, height=image.height, batch_size=1, hires=None)
-        recipe = replace(self._recipe(whole, 0), **networks, tiled_refine=tiling)
+        recipe = replace(self._recipe(whole, 0), **networks, **ran, tiled_refine=tiling)
         return Finished(images=[picture.image()], recipes=[recipe])
 
     def _check_plan(self, plan: list[passes.Pass]) -> None:
@@ -240,8 +269,11 @@ class Engine:
                 raise StudioError(f"Latent hires upscalers do not work on {self._loaded.family.label} latents; choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
-                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list):
-        """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
+                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list,
+                  draft: TinyAutoencoder | None = None):
+        """One diffusers call: its images (or latents, for a latent upscaler next), its step count, and the recipe
+        fields for how it ran (``decoder``, ``openvino_weights``; "" where it ran as it comes). With ``draft`` the
+        final latents are decoded by that tiny autoencoder instead of the VAE."""
         request = step.request
         pipe = self._pipeline(step.mode, controlnets)
         self._image_prompts.attach(pipe)
@@ -268,7 +300,8 @@ class Engine:
             return prompts.after_step(p, i)  # new embeddings where prompt editing changes the text
 
         try:
-            with torch.inference_mode(), self._backend_run(pipe, cancel, notice), interruptible(pipe, cancel):
+            with torch.inference_mode(), self._backend_run(pipe, cancel, notice) as backend, \
+                    interruptible(pipe, cancel):
                 if cancel.cancelled:
                     raise Interrupted
                 init = None
@@ -284,9 +317,11 @@ class Engine:
                     kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
                                                       "control_image" if "image" in kwargs else "image")
                 kwargs |= self._image_prompts.arguments(request.image_prompt)
-                if step.latent_output:
+                if step.latent_output or draft is not None:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
+                if draft is not None:
+                    images = draft.images(images)
         except (Interrupted, GenerationCancelled):
             pipe.maybe_free_model_hooks()
             log.info("Generation cancelled")
@@ -300,15 +335,33 @@ class Engine:
             raise
         finally:
             capture.restore()
-        return images, pipe.num_timesteps
+        how = dict(decoder="TAESD" if draft is not None else "",
+                   openvino_weights=backend.weights if backend is not None else "")
+        return images, pipe.num_timesteps, how
 
     def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):
-        """What runs the UNet and the VAE in this pipeline call: PyTorch, or OpenVINO's stand-ins."""
+        """What runs the UNet and the VAE in this pipeline call: PyTorch, or OpenVINO's stand-ins. It gives the
+        OpenVINO run's record (the weights it ran), or None."""
         if self.backend != OPENVINO:
             return nullcontext()
         if self._openvino is None:
             self._openvino = openvino_backend.start(self.device)
-        return self._openvino.running(pipe, cancel, notice)
+        return self._openvino.running(pipe, cancel, notice, self.openvino_weights)
+
+    def _tiny_autoencoder(self) -> TinyAutoencoder | None:
+        """The loaded model's TAESD, shared by previews and drafts; looked for again until one is on disk."""
+        if self._taesd is None:
+            self._taesd = find_tiny_autoencoder(self._loaded.family, self.device)
+        return self._taesd
+
+    def _draft_decoder(self, notice: NoticeHandler) -> TinyAutoencoder | None:
+        """The tiny autoencoder that decodes this run's final latents in draft mode (None: the VAE does)."""
+        if not self.draft_decode:
+            return None
+        taesd = self._tiny_autoencoder()
+        if taesd is None:
+            notice(missing_sentence(self._loaded.family))
+        return taesd
 
     def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:
         """Swap the VAE, load/unload/weigh the prompts' LoRAs and embeddings; what A1111 records of them."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QImage
 
+from studio.core.engine_options import EngineOptions
 from studio.core.errors import StudioError
 from studio.core.events import Finished
 from studio.core.jobs import ImageJob
@@ -212,9 +213,9 @@ class Session(QObject):
         self.status = status
         self.model_state = state
 
-    def set_backend(self, backend: str) -> None:
-        """What runs the UNet and VAE from the next generation on: "torch" or "openvino"."""
-        self._engine.set_backend(backend)
+    def set_engine_options(self, options: EngineOptions) -> None:
+        """What runs the UNet and VAE, and how, from the next generation on (the Engine menu)."""
+        self._engine.set_options(options)
 
     # -- generating ------------------------------------------------------------------------------
     def generate(self, request: GenerationRequest, source: QImage | None = None, mask: QImage | None = None, *,

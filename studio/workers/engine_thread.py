@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QImage
 
 from studio.core.cancel import CancelToken
+from studio.core.engine_options import EngineOptions
 from studio.core.request import GenerationRequest
 from studio.workers.engine_worker import EngineWorker, RefineJob
 
@@ -22,7 +23,7 @@ class EngineThread(QObject):
     _load_requested = Signal(str)
     _generate_requested = Signal(object, object)
     _upscale_requested = Signal(QImage, str, float, object, object)
-    _backend_requested = Signal(str)
+    _options_requested = Signal(object)
 
     def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -34,7 +35,7 @@ class EngineThread(QObject):
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
         self._upscale_requested.connect(self.worker.upscale)
-        self._backend_requested.connect(self.worker.set_backend)
+        self._options_requested.connect(self.worker.set_options)
         self._token: CancelToken | None = None
         self._thread.start()
 
@@ -49,8 +50,8 @@ class EngineThread(QObject):
         self._token = CancelToken()
         self._upscale_requested.emit(image, upscaler, scale, refine, self._token)
 
-    def set_backend(self, backend: str) -> None:
-        self._backend_requested.emit(backend)
+    def set_options(self, options: EngineOptions) -> None:
+        self._options_requested.emit(options)
 
     def cancel(self) -> None:
         """Stop the running (or queued) generation within one UNet block; callable from the GUI thread."""

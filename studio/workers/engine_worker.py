@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from studio.core.cancel import CancelToken
+from studio.core.engine_options import EngineOptions
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.events import StepUpdate
 from studio.core.request import GenerationRequest
@@ -42,7 +43,7 @@ class EngineWorker(QObject):
         super().__init__()
         self._make_engine = make_engine
         self._engine = None
-        self._backend: str | None = None  # chosen in the window; None: the engine's own
+        self._options: EngineOptions | None = None  # chosen in the window; None: the engine's own
 
     @Slot()
     def name_thread(self) -> None:
@@ -54,8 +55,8 @@ class EngineWorker(QObject):
         try:
             if self._engine is None:
                 self._engine = self._make_engine()
-                if self._backend is not None:
-                    self._engine.backend = self._backend
+                if self._options is not None:
+                    self._engine.configure(self._options)
             info = self._engine.load(source)
         except StudioError as exc:
             log.warning("Loading %s failed: %s", source, exc)
@@ -69,12 +70,12 @@ class EngineWorker(QObject):
         else:
             self.loaded.emit(info)
 
-    @Slot(str)
-    def set_backend(self, backend: str) -> None:
-        """"torch" or "openvino" from the next generation on."""
-        self._backend = backend
+    @Slot(object)
+    def set_options(self, options: EngineOptions) -> None:
+        """The backend, draft decoding and OpenVINO's weights from the next generation on."""
+        self._options = options
         if self._engine is not None:
-            self._engine.backend = backend
+            self._engine.configure(options)
 
     def _still_loaded(self):
         return None if self._engine is None else self._engine.info

@@ -1,5 +1,9 @@
 """Running a diffusers pipeline's UNet and VAE on OpenVINO for one run, or saying in one line why not.
 
+``running(pipe, cancel, notice, weights)`` gives the run's :class:`RunRecord`: with weights "int8" the converted
+models are compressed by NNCF (:mod:`.converted`), kept as other cache entries (``<part>-<key>-int8``), and the
+record says when one of them ran, for the recipe.
+
 The pipeline stays diffusers' own (schedulers, callbacks, previews, the paste-back): for the run, its ``unet`` and
 its VAE's ``encoder``/``decoder`` are stand-ins (:mod:`.modules`) that call converted models (:mod:`.converted`),
 and the PyTorch modules go back afterwards, so LoRA, VAE and embedding loading never see the stand-ins.
@@ -19,11 +23,12 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from studio.core.backends import OPENVINO_INSTALL, openvino_installed
+from studio.core.backends import INT8, INT8_INSTALL, OPENVINO_INSTALL, nncf_installed, openvino_installed
 from studio.core.cancel import CancelToken
 from studio.core.paths import cache_dir
 from studio.engine.devices import DeviceChoice
@@ -50,14 +55,24 @@ def start(device: DeviceChoice) -> OpenVinoBackend | Unavailable:
     return OpenVinoBackend(cache_dir() / "openvino")
 
 
+@dataclass
+class RunRecord:
+    """One pipeline call on OpenVINO: what it is told, and what it reports for the recipe."""
+
+    cancel: CancelToken
+    notice: Notice
+    int8: bool = False  # convert and run NNCF int8-compressed weights
+    weights: str = ""  # "int8" once a compressed model ran ("": none did, the pixels are fp32 ones)
+
+
 class Unavailable:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
     @contextmanager
-    def running(self, pipe, cancel: CancelToken, notice: Notice):
+    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = ""):
         notice(self.reason)
-        yield
+        yield None
 
 
 class OpenVinoBackend:
@@ -75,38 +90,43 @@ class OpenVinoBackend:
         log.info("OpenVINO %s on %s (available: %s)", ov.__version__, self.device, self._core.available_devices)
 
     @contextmanager
-    def running(self, pipe, cancel: CancelToken, notice: Notice):
-        """For one pipeline call: the UNet and the VAE's encoder and decoder run on OpenVINO."""
+    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = ""):
+        """For one pipeline call: the UNet and the VAE's encoder and decoder run on OpenVINO (with ``weights``
+        "int8": compressed ones). Gives the run's record, or None when it all runs in PyTorch."""
         extra = sorted(name for name, part in pipe.components.items()
                        if part is not None and name not in _KNOWN_COMPONENTS)
         if extra:
             notice(f"OpenVINO does not run pipelines with a {extra[0]} yet; this run uses PyTorch.")
-            yield
+            yield None
             return
+        run = RunRecord(cancel, notice, int8=weights == INT8)
+        if run.int8 and not nncf_installed():
+            notice(f"NNCF is not installed ({INT8_INSTALL}); this run uses OpenVINO with fp32 weights.")
+            run.int8 = False
         unet, vae = pipe.unet, pipe.vae
         encoder, decoder = vae.encoder, vae.decoder
         unet_key = self._key("unet", unet)
         object.__setattr__(pipe, "unet", OpenVinoUNet(unet, self._runner(
-            "unet", "UNet", unet_key, lambda: UNetGraph(unet), cancel, notice, _aligned(unet))))
+            "unet", "UNet", unet_key, lambda: UNetGraph(unet), run, _aligned(unet))))
         vae.encoder = OpenVinoVaePart(encoder, self._runner(
-            "vae_encoder", "VAE encoder", self._key("vae_encoder", encoder, vae.config), lambda: encoder, cancel,
-            notice))
+            "vae_encoder", "VAE encoder", self._key("vae_encoder", encoder, vae.config), lambda: encoder, run))
         vae.decoder = OpenVinoVaePart(decoder, self._runner(
-            "vae_decoder", "VAE decoder", self._key("vae_decoder", decoder, vae.config), lambda: decoder, cancel,
-            notice))
+            "vae_decoder", "VAE decoder", self._key("vae_decoder", decoder, vae.config), lambda: decoder, run))
         try:
-            yield
+            yield run
         finally:
             object.__setattr__(pipe, "unet", unet)
             vae.encoder, vae.decoder = encoder, decoder
 
-    def _runner(self, part: str, label: str, base_key: str, graph, cancel: CancelToken, notice: Notice,
+    def _runner(self, part: str, label: str, base_key: str, graph, run: RunRecord,
                 shape_class: Callable[[dict], str] = lambda inputs: ""):
-        def run(inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
-            key = base_key + shape_class(inputs)
+        notice, cancel = run.notice, run.cancel
+
+        def infer(inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
+            key = base_key + shape_class(inputs) + ("-int8" if run.int8 else "")
             if key in self._failed:
                 return None
-            model = self._model(part, key, graph)
+            model = self._model(part, key, graph, run.int8)
             try:
                 if not model.cached:
                     short = memory_short_for_conversion(graph)
@@ -116,11 +136,15 @@ class OpenVinoBackend:
                         notice(f"Not enough free memory to convert the {label} for OpenVINO ({short}); "
                                "it runs in PyTorch.")
                         return None
-                    notice(f"Converting the {label} for OpenVINO (once: it is kept for later runs)…")
+                    weights = " with int8 weights" if run.int8 else ""
+                    notice(f"Converting the {label} for OpenVINO{weights} (once: it is kept for later runs)…")
                     seconds = model.convert(inputs)
                     self.conversions += 1
                     notice(f"Converted the {label} for OpenVINO in {seconds:.0f} s.")
-                return model(inputs, cancel)
+                out = model(inputs, cancel)
+                if run.int8:
+                    run.weights = INT8
+                return out
             except Interrupted:
                 raise
             except Exception:  # conversion or inference refused this graph: PyTorch computes the same thing
@@ -129,12 +153,12 @@ class OpenVinoBackend:
                 self._models.pop(part, None)
                 notice(f"OpenVINO could not run the {label}; it runs in PyTorch (details are in the log).")
                 return None
-        return run
+        return infer
 
-    def _model(self, part: str, key: str, graph) -> ConvertedModel:
+    def _model(self, part: str, key: str, graph, int8: bool) -> ConvertedModel:
         held = self._models.get(part)
         if held is None or held[0] != key:
-            held = (key, ConvertedModel(self._core, self.device, self.root / f"{part}-{key}", graph))
+            held = (key, ConvertedModel(self._core, self.device, self.root / f"{part}-{key}", graph, int8=int8))
             self._models[part] = held
         return held[1]
 
