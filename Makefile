@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)" --index-url "$(TORCH_INDEX)"
-	$(PY) -m pip install --quiet -e '.[engine,openvino,gguf,test]'
+	$(PY) -m pip install --quiet -e '.[engine,openvino,openvino-int8,gguf,test]'
 	touch $@
 
 run: install

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.backends import BACKENDS
+from studio.core.backends import BACKENDS, INT8, OPENVINO, OPENVINO_WEIGHTS
 from studio.core.download_source import parse_source
 from studio.core.downloads import DownloadProgress, describe_progress, hub_token
 from studio.core.control import ControlInput
@@ -138,6 +138,12 @@ def _add_generate(sub) -> None:
     gen.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                      help="PyTorch's UNet and VAE in NHWC (the default: VAE decode ~0.7x, UNet ~0.9x the time on "
                      "a CPU, pixels within 1 level of diffusers'); --no-channels-last gives diffusers' exact pixels")
+    gen.add_argument("--draft-decode", action="store_true",
+                     help="decode the final picture with the tiny autoencoder (TAESD, in the models folder's taesd/ "
+                     "or taesdxl/) instead of the VAE: faster, softer, recorded as 'Decoder: TAESD' (also a setting)")
+    gen.add_argument("--openvino-weights", choices=OPENVINO_WEIGHTS, default=None,
+                     help="int8: OpenVINO runs weights compressed by NNCF (another cached conversion; other pixels, "
+                     "recorded in the image); default: the app's setting (fp32)")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt files (they can run code)")
     gen.add_argument("--out", type=Path, default=None,
                      help="output file, .png, .jpg or .webp (default: a PNG in the outputs folder)")
@@ -392,11 +398,16 @@ def _generate(args) -> int:
     template, image, mask = _template(args)
     settings = _settings()
     memory_plan = _memory_plan(args, settings.memory_plan)
+    backend = args.backend or settings.backend
+    if args.openvino_weights == INT8 and backend != OPENVINO:
+        raise StudioError("--openvino-weights int8 is for the OpenVINO backend; add --backend openvino.")
     from studio.engine.engine import Engine  # torch loads only once the arguments are known to be good
 
-    engine = Engine(args.device, memory_plan=memory_plan, previews="linear", backend=args.backend or settings.backend,
+    engine = Engine(args.device, memory_plan=memory_plan, previews="linear", backend=backend,
                     channels_last=settings.channels_last if args.channels_last is None else args.channels_last,
-                    openvino_cache_gb=settings.openvino_cache_gb)
+                    openvino_cache_gb=settings.openvino_cache_gb,
+                    draft_decode=args.draft_decode or settings.draft_decode,
+                    openvino_weights=args.openvino_weights or settings.openvino_weights)
     info = engine.load(str(args.model), allow_pickle=args.allow_pickle)
     print(info.memory.line, file=sys.stderr)
     fewstep = info.fewstep

@@ -62,3 +62,13 @@ def test_the_cli_runs_nhwc_by_default_and_exact_with_no_channels_last(app_defaul
     plain.load(str(tiny_sd_dir))
     assert np.array_equal(exact, np.asarray(plain.generate(request).images[0], dtype=np.int16))
     assert np.abs(fast - exact).max() <= 2
+
+
+def test_a_flux_model_loads_and_generates_with_the_default_layout(tiny_flux_dir, flux_engine):
+    engine = Engine("cpu", previews="linear", channels_last=True)
+    engine.load(str(tiny_flux_dir))  # no UNet: only the VAE goes NHWC
+    assert engine._loaded.pipe.vae.decoder.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    request = GenerationRequest("a red fox in snow", seed=42, steps=2, width=64, height=64)
+    ours = np.asarray(engine.generate(request).images[0], dtype=np.int16)
+    plain = np.asarray(flux_engine.generate(request).images[0], dtype=np.int16)
+    assert np.abs(ours - plain).max() <= 2

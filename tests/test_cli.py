@@ -114,12 +114,14 @@ def _bad_input_cases(tmp_path: Path, model: Path):
         "zero steps": (["--steps", "0"], "Steps must be"),
         "size not multiple of 8": (["--width", "100"], "multiple of 8"),
         "unknown scheduler": (["--scheduler", "warp"], "Unknown scheduler"),
+        "int8 without openvino": (["--openvino-weights", "int8", "--backend", "torch"],
+                                  "--openvino-weights int8 is for the OpenVINO backend"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing model", "corrupt model", "pickle model", "text as image", "empty image",
                                   "truncated image", "mask size", "zero steps", "size not multiple of 8",
-                                  "unknown scheduler"])
+                                  "unknown scheduler", "int8 without openvino"])
 def test_bad_input_is_one_sentence_and_writes_nothing(case, tiny_sd_dir, tmp_path, capsys):
     extra, expected = _bad_input_cases(tmp_path, tiny_sd_dir)[case]
     args = _gen(tiny_sd_dir, "--out", str(tmp_path / "out.png"))

@@ -153,13 +153,10 @@ def test_previews_never_change_the_image(sd_engine):
 
 
 def test_tiny_autoencoder_preview_is_full_size(tiny_sd_dir):
-    from diffusers import AutoencoderTiny
-
     from studio.core.paths import models_dir
+    from tests.tiny_models import save_tiny_taesd
 
-    torch.manual_seed(0)
-    AutoencoderTiny(encoder_block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8)).save_pretrained(
-        models_dir() / "taesd")
+    save_tiny_taesd(models_dir() / "taesd")
     engine = Engine("cpu", previews="auto")
     engine.load(str(tiny_sd_dir))
     updates = []

@@ -57,6 +57,8 @@ INPAINT = Recipe(
     app_version="0.1.0",
 )
 
+# A draft: decoded by the tiny autoencoder, on OpenVINO with int8 weights (keys of our own: A1111 has none).
+DRAFT = Recipe(**{**TXT2IMG.to_dict(), "decoder": "TAESD", "openvino_weights": "int8"})
 # Real-world shapes: A1111 1.10 txt2img with hires fix, LoRA/TI hashes and the split "Schedule type".
 A1111_HIRES = """masterpiece, best quality, 1girl, solo, <lora:add_detail:0.6>
 (red hair:1.2), looking at viewer,
@@ -115,6 +117,11 @@ def test_format_inpaint_adds_a1111_fields_and_quotes_like_a1111():
     assert text.startswith(INPAINT.prompt + "\nNegative prompt: " + INPAINT.negative_prompt + "\n")
 
 
+def test_a_draft_says_so_in_the_a1111_text():
+    assert format_parameters(DRAFT).endswith(
+        "Model: v1-5-pruned-emaonly, Decoder: TAESD, OpenVINO weights: int8, Version: latent-studio 0.1.0")
+
+
 def test_values_with_commas_or_colons_are_json_quoted():
     recipe = Recipe(**{**TXT2IMG.to_dict(), "model": 'my: model, "v2"', "sampler": "Odd, sampler"})
     last = format_parameters(recipe).split("\n")[-1]
@@ -133,7 +140,7 @@ def test_empty_negative_prompt_leaves_the_line_out():
     assert lines[1].startswith("Steps: 25, ")
 
 
-@pytest.mark.parametrize("recipe", [TXT2IMG, INPAINT], ids=["txt2img", "inpaint"])
+@pytest.mark.parametrize("recipe", [TXT2IMG, INPAINT, DRAFT], ids=["txt2img", "inpaint", "draft"])
 def test_our_text_parses_back_to_the_same_recipe(recipe):
     back = recipe_from_parameters(format_parameters(recipe))
     # The text has no family; everything else it carries comes back exactly, multi-line prompts included.
@@ -267,7 +274,7 @@ def _chunk_types(path: Path) -> dict[str, bytes]:
     return found
 
 
-@pytest.mark.parametrize("recipe", [TXT2IMG, INPAINT], ids=["txt2img", "inpaint"])
+@pytest.mark.parametrize("recipe", [TXT2IMG, INPAINT, DRAFT], ids=["txt2img", "inpaint", "draft"])
 def test_saved_png_carries_both_chunks_and_reads_back(recipe, tmp_path):
     path = save_image(Image.new("RGB", (recipe.width, recipe.height), "navy"), recipe, tmp_path)
     with Image.open(path) as im:

@@ -1,6 +1,7 @@
 """The OpenVINO backend on tiny models: PyTorch's pixels (within 2 levels), the same pixels run to run, converted
 once and reused, cancel inside an inference, LoRA, the text encoders (long prompts, emphasis, clip skip,
-embeddings), the cache's size limit, and PyTorch with a notice for what it does not run."""
+embeddings), the cache's size limit, and PyTorch with a notice for what it does not run; int8 weights (NNCF) as
+another cached conversion, recorded in the recipe."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ pytest.importorskip("openvino", reason="OpenVINO is an optional extra: studio se
 from studio.core.backends import OPENVINO_INSTALL  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import GenerationCancelled  # noqa: E402
+from studio.core.metadata import format_parameters  # noqa: E402
 from studio.core.paths import models_dir  # noqa: E402
 from studio.core.request import GenerationRequest  # noqa: E402
 from studio.engine import openvino_backend  # noqa: E402
@@ -26,6 +28,7 @@ from tests.tiny_networks import kohya_lora, sd_embedding  # noqa: E402
 TOLERANCE = 2  # levels per pixel, the issue's bound against the PyTorch path
 # With the tiny models' byte-level tokenizer every character is a token: this is three 75-token chunks.
 LONG_PROMPT = "(a lighthouse:1.3) at dusk, " + "waves on the rocks, " * 9
+INT8_TOLERANCE = 8  # int8 weights against fp32 ones on the tiny model (measured: see the test)
 
 
 def _request(**kw) -> GenerationRequest:
@@ -38,8 +41,8 @@ def _pixels(result) -> list[np.ndarray]:
     return [np.asarray(image, dtype=np.int16) for image in result.images]
 
 
-def _engine(folder, backend: str, cache_gb: float = 0) -> Engine:
-    engine = Engine("cpu", previews="linear", backend=backend, openvino_cache_gb=cache_gb)
+def _engine(folder, backend: str, cache_gb: float = 0, **options) -> Engine:
+    engine = Engine("cpu", previews="linear", backend=backend, openvino_cache_gb=cache_gb, **options)
     engine.load(str(folder))
     return engine
 
@@ -319,3 +322,44 @@ def test_a_model_too_large_to_convert_in_free_memory_runs_in_pytorch_with_a_noti
 
     assert notices[0].startswith("Not enough free memory to convert the UNet for OpenVINO (needs about")
     assert np.abs(ours[0] - _pixels(sd_engine.generate(_request()))[0]).max() <= TOLERANCE
+
+
+def test_int8_weights_are_another_cached_conversion_near_fp32s_pixels_and_say_so(tiny_sd_dir, ov_engine, in_ov_home):
+    pytest.importorskip("nncf", reason="int8 weights are the optional openvino-int8 extra")
+    fp32 = _pixels(ov_engine.generate(_request()))
+    notices: list[str] = []
+
+    result = _engine(tiny_sd_dir, "openvino", openvino_weights="int8").generate(_request(), on_notice=notices.append)
+
+    assert "Converting the UNet for OpenVINO with int8 weights (once: it is kept for later runs)…" in notices
+    assert not [n for n in notices if "PyTorch" in n]
+    int8 = _pixels(result)
+    assert 0 < np.abs(int8[0] - fp32[0]).max() <= INT8_TOLERANCE
+    assert result.recipes[0].openvino_weights == "int8"
+    assert "OpenVINO weights: int8" in format_parameters(result.recipes[0])
+    cache = in_ov_home / "cache" / "openvino"
+    unet_xml = [path.read_text() for path in cache.glob("unet-*-int8/model.xml")]
+    assert len(unet_xml) == 1 and 'element_type="u8"' in unet_xml[0]  # the weights are stored as 8-bit integers
+    assert [path for path in cache.glob("unet-*/model.xml") if not path.parent.name.endswith("-int8")]  # and fp32's
+
+    again: list[str] = []
+    repeat = _engine(tiny_sd_dir, "openvino", openvino_weights="int8").generate(_request(), on_notice=again.append)
+
+    assert again == []  # a fresh engine found the int8 conversion on disk
+    assert np.array_equal(_pixels(repeat)[0], int8[0])
+    assert np.array_equal(_pixels(ov_engine.generate(_request()))[0], fp32[0])  # fp32 is still fp32
+
+
+def test_without_nncf_int8_weights_say_what_to_install_and_run_fp32(tiny_sd_dir, ov_engine, in_ov_home,
+                                                                    monkeypatch):
+    import sys
+
+    fp32 = _pixels(ov_engine.generate(_request()))
+    monkeypatch.setitem(sys.modules, "nncf", None)  # as if it were not installed
+    notices: list[str] = []
+
+    result = _engine(tiny_sd_dir, "openvino", openvino_weights="int8").generate(_request(), on_notice=notices.append)
+
+    assert notices == ["NNCF is not installed (pip install 'latent-studio[openvino-int8]'); this run uses OpenVINO "
+                       "with fp32 weights."]
+    assert np.array_equal(_pixels(result)[0], fp32[0]) and result.recipes[0].openvino_weights == ""

@@ -8,6 +8,7 @@ downloaded. A 4-step 64x64 generation on such a pipeline takes a fraction of a s
 - :func:`build_tiny_sd_inpaint` - SD 1.x inpainting (9-channel UNet, ``StableDiffusionInpaintPipeline``).
 - :func:`build_tiny_sd2` - SD 2.x (linear projections, gelu text encoder, PNDM with ``v_prediction``).
 - :func:`build_tiny_sdxl` - SDXL (two text encoders, ``text_time`` embedding, Euler discrete).
+- :func:`save_tiny_taesd` - a tiny autoencoder (TAESD's ``AutoencoderTiny``) for previews and draft decoding.
 - :func:`save_single_file` - any of those folders as an original LDM/SGM single-file ``.safetensors``;
   :func:`single_file_state_dict` does the key conversion on state dicts (also on meta tensors, full size).
 - :func:`build_tiny_flux`, :func:`build_tiny_sd3`, :func:`build_tiny_chroma` - the flow-matching families;
@@ -168,6 +169,17 @@ def build_tiny_sd2(out_dir: Path) -> Path:
     from diffusers import StableDiffusionPipeline
 
     return _save(StableDiffusionPipeline(**_sd_components(sd2=True)), out_dir)
+
+
+def save_tiny_taesd(out_dir: Path, seed: int = SEED) -> Path:
+    """TAESD's architecture (8x, 4 latent channels) at 8 channels wide; ``out_dir`` is where the engine looks for
+    one (``<root>/models/taesd`` or ``taesdxl``)."""
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(seed)
+    AutoencoderTiny(encoder_block_out_channels=(8, 8, 8, 8),
+                    decoder_block_out_channels=(8, 8, 8, 8)).save_pretrained(out_dir)
+    return out_dir
 
 
 def build_tiny_sdxl(out_dir: Path) -> Path:

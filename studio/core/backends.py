@@ -1,4 +1,5 @@
-"""Which library runs the denoiser and the VAE: PyTorch (the default) or OpenVINO (CPUs and Intel GPUs).
+"""Which library runs the denoiser and the VAE: PyTorch (the default) or OpenVINO (CPUs and Intel GPUs), and the
+precision of OpenVINO's weights: fp32 (PyTorch's pictures) or int8 (NNCF weight compression: smaller, other pixels).
 
 Plain Python, so the CLI and the settings can check a choice before torch is imported.
 """
@@ -16,6 +17,11 @@ OPENVINO_INSTALL = "Engine › Install OpenVINO… in the window, or `studio set
 # each with a compiled blob for one size) takes about 9 GB and an SDXL one about 28 GB: 20 GB keeps two SD 1.5
 # model or LoRA sets, so switching between two does not convert again, and evicts past that.
 DEFAULT_OPENVINO_CACHE_GB = 20.0
+FP32 = "fp32"
+INT8 = "int8"
+OPENVINO_WEIGHTS = (FP32, INT8)
+# NNCF brings scipy and scikit-learn (~45 MB of wheels): its own extra, not part of "openvino".
+INT8_INSTALL = "pip install 'latent-studio[openvino-int8]'"
 
 
 def check_backend(name: str) -> str:
@@ -24,8 +30,19 @@ def check_backend(name: str) -> str:
     return name
 
 
+def check_openvino_weights(name: str) -> str:
+    if name not in OPENVINO_WEIGHTS:
+        raise StudioError(f"Unknown OpenVINO weights '{name}'; choose one of: {', '.join(OPENVINO_WEIGHTS)}.")
+    return name
+
+
 def openvino_installed() -> bool:
     """Without importing it (it takes a second). The import system's caches are refreshed first, so OpenVINO
     installed while the app runs (Engine › Install OpenVINO…, the set-up) is found, and then imported, at once."""
     importlib.invalidate_caches()
     return importlib.util.find_spec("openvino") is not None
+
+
+def nncf_installed() -> bool:
+    """NNCF compresses OpenVINO's weights to int8 (only when converting: a cached int8 model runs without it)."""
+    return importlib.util.find_spec("nncf") is not None

@@ -87,6 +87,8 @@ def format_parameters(recipe: Recipe) -> str:
         "Model": recipe.model or None,
         "VAE hash": recipe.vae_hash or None,
         "VAE": recipe.vae or None,
+        "Decoder": recipe.decoder or None,
+        "OpenVINO weights": recipe.openvino_weights or None,
         "Batch size": recipe.batch_size if batch else None,
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
@@ -312,6 +314,8 @@ def check_parameters(text: str) -> CheckedRecipe:
         "ti_hashes": fields.get("TI hashes", ""),
         "vae": fields.get("VAE", ""),
         "vae_hash": fields.get("VAE hash", ""),
+        "decoder": fields.get("Decoder", ""),
+        "openvino_weights": fields.get("OpenVINO weights", ""),
         "app_version": version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
     }
     numbers = {"seed": ("Seed", _int), "steps": ("Steps", _int), "cfg_scale": ("CFG scale", _float),

@@ -53,6 +53,8 @@ class Recipe:
     ti_hashes: str = ""  # A1111's "TI hashes": "NAME: first 12 hex digits of the file's sha256, ..."
     vae: str = ""  # a VAE chosen instead of the model's own (A1111's "VAE"), and its "VAE hash" (10 digits)
     vae_hash: str = ""
+    decoder: str = ""  # "TAESD": a draft, decoded by the tiny autoencoder instead of the VAE ("Decoder")
+    openvino_weights: str = ""  # "int8": OpenVINO ran NNCF int8-compressed weights ("OpenVINO weights")
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
     control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)

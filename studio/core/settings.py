@@ -69,6 +69,8 @@ class Settings:
     channels_last: bool = field(default_factory=lambda: CHANNELS_LAST_DEFAULT)  # PyTorch in NHWC
     memory_plan: str = "auto"  # where a model's weights live on a GPU (core.memory_plan.PLAN_CHOICES)
     openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB  # size limit of <root>/cache/openvino/ (0: none)
+    draft_decode: bool = False  # the final decode by the tiny autoencoder (TAESD): faster, a softer draft
+    openvino_weights: str = "fp32"  # "int8": OpenVINO's weights compressed by NNCF (core.backends), other pixels
 
 
 @dataclass(frozen=True)

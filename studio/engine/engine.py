@@ -12,7 +12,7 @@ from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
-from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB, OPENVINO, TORCH, check_backend
+from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB, FP32, OPENVINO, TORCH, check_backend, check_openvino_weights
 from studio.core import control_store
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
@@ -40,7 +40,7 @@ from studio.engine.loading import LoadedPipeline, check_model, load_pipeline
 from studio.engine.placement import Placement, component_sizes
 from studio.engine.previews import Previewer, X0Capture
 from studio.engine.schedulers import default_label, make_scheduler
-from studio.engine.taesd import find_tiny_autoencoder
+from studio.engine.taesd import TinyAutoencoder, find_tiny_autoencoder, missing_sentence
 from studio.engine.upscalers import Upscalers
 from studio.engine.vae import VaeChoice
 
@@ -55,7 +55,8 @@ class Engine:
 
     def __init__(self, device: str | None = None, *, memory_plan: str = AUTO, previews: str = "auto",
                  library: Callable[[], list[LibraryFolder]] = configured_folders, backend: str = TORCH,
-                 channels_last: bool = False, openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB) -> None:
+                 channels_last: bool = False, openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB,
+                 draft_decode: bool = False, openvino_weights: str = FP32) -> None:
         """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
         ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up. ``backend`` "openvino" runs
         the UNet and VAE on OpenVINO where it can (``openvino_backend``), PyTorch otherwise. ``channels_last``
@@ -63,9 +64,16 @@ class Engine:
         ``memory_plan`` is one of ``core.memory_plan.PLAN_CHOICES``: "auto" picks one from the model's size and
         the free VRAM when a model loads; on the CPU every plan is "everything in RAM".
 
-        ``openvino_cache_gb``: the size limit of OpenVINO's converted models on disk (0: none)."""
+        ``openvino_cache_gb``: the size limit of OpenVINO's converted models on disk (0: none).
+
+
+        ``draft_decode`` decodes the final latents with the tiny autoencoder (TAESD) when one is on disk, and
+        ``openvino_weights`` "int8" runs OpenVINO with NNCF-compressed weights: both change pixels, and the
+        recipe says so."""
         self.device: DeviceChoice = choose_device(device)
         self.backend = backend
+        self.draft_decode = draft_decode
+        self.openvino_weights = openvino_weights
         self._openvino = None  # started on the first OpenVINO run
         self.openvino_cache_gb = openvino_cache_gb
         self.channels_last = channels_last
@@ -77,6 +85,7 @@ class Engine:
         self._placement: Placement | None = None
         self._pipes: dict[tuple, object] = {}  # (mode, ids of its ControlNets) -> pipeline
         self._previewer: Previewer | None = None
+        self._taesd: TinyAutoencoder | None = None
         self.upscalers = Upscalers(self.device)
 
     @property
@@ -96,6 +105,14 @@ class Engine:
     def memory_plan(self, choice: str) -> None:
         self._memory_plan = check_choice(choice)
 
+    @property
+    def openvino_weights(self) -> str:
+        return self._openvino_weights
+
+    @openvino_weights.setter
+    def openvino_weights(self, name: str) -> None:
+        self._openvino_weights = check_openvino_weights(name)
+
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
         """Load ``source`` in place of the loaded model, which is kept when ``source`` fails the cheap checks."""
@@ -104,7 +121,8 @@ class Engine:
         loaded = load_pipeline(source, self.device, config_dir=config_dir, allow_pickle=allow_pickle,
                                library=self._library)
         if self.channels_last:
-            use_channels_last(self.device, loaded.pipe.unet, loaded.pipe.vae)
+            # The convolutional parts: a UNet and the VAE (a transformer is linear layers, NHWC does nothing there).
+            use_channels_last(self.device, *(m for m in (getattr(loaded.pipe, "unet", None), loaded.pipe.vae) if m))
         free = free_memory(self.device.device) if self.device.accelerated else None
         self._memory = choose_plan(component_sizes(loaded.pipe), free, self.memory_plan)
         self._placement = Placement(loaded.pipe, self._memory.plan, self.device.device)
@@ -120,7 +138,8 @@ class Engine:
         # A few-step preset is a sampler choice: none applies to a family that runs only its own (Z-Image-Turbo).
         own_sampler = loaded.plugin.controls(loaded.pipe).own_sampler
         self._fewstep = None if own_sampler else detect_source(source, dict(self._base_scheduler.config))
-        taesd = find_tiny_autoencoder(loaded.family, self.device) if self.previews == "auto" else None
+        self._taesd = None
+        taesd = self._tiny_autoencoder() if self.previews == "auto" else None
         self._previewer = Previewer(loaded.plugin.preview_factors(loaded.family), taesd)
         log.info("Loaded %s (%s, inpaint UNet: %s) on %s", loaded.name, loaded.family.value, loaded.inpaint_unet, self.device.device)
         return self.info
@@ -132,6 +151,7 @@ class Engine:
         self.upscalers.clear()
         self._pipes = {}
         self._previewer = None
+        self._taesd = None
         self._control = None
         self._image_prompts = None
         memory.release_memory(self.device.device)
@@ -201,16 +221,20 @@ class Engine:
         self._image_prompts.apply(request.image_prompt, self._library())
         schedulers = [make_scheduler(step.request.scheduler, self._base_scheduler) for step in plan]
         progress = passes.Progress([passes.timestep_count(sch, step) for sch, step in zip(schedulers, plan)])
-        images, done = None, 0
+        images, done, ran = None, 0, {}
         notice = _once_each(on_notice)
+        draft = self._draft_decoder(notice)
         for index, (step, scheduler) in enumerate(zip(plan, schedulers)):
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice, controlnets)
+            last = index == len(plan) - 1
+            images, count, how = self._run_pass(step, scheduler, images, progress, on_step, cancel, notice,
+                                                controlnets, draft if last else None)
             done += count
+            ran |= {field: value for field, value in how.items() if value}
         if request.mode is Mode.INPAINT:
             paste = maskmath.composite_mask(request.mask, request.mask_feather)
             images = [maskmath.composite(request.init_image, img, paste) for img in images]
-        recipes = [replace(self._recipe(request, i), **networks) for i in range(len(images))]
+        recipes = [replace(self._recipe(request, i), **networks, **ran) for i in range(len(images))]
         return Finished(images=images, recipes=recipes)
 
     def refine(self, image: Image.Image, request: GenerationRequest, tiling: TiledRefine,
@@ -230,17 +254,19 @@ class Engine:
         cancel = cancel or CancelToken()
         count = passes.timestep_count(make_scheduler(request.scheduler, self._base_scheduler), first)
         progress = passes.Progress([count] * len(picture.tiles))
-        done, notice = 0, _once_each(on_notice)
+        done, ran, notice = 0, {}, _once_each(on_notice)
+        draft = self._draft_decoder(notice)
         for index in range(len(picture.tiles)):
             step = first if index == 0 else passes.Pass(picture.request(index, request))
             scheduler = make_scheduler(request.scheduler, self._base_scheduler)
             progress.start(index, done)
-            images, count = self._run_pass(step, scheduler, None, progress, picture.previews(index, on_step), cancel,
-                                           notice, [])
+            images, count, how = self._run_pass(step, scheduler, None, progress, picture.previews(index, on_step),
+                                                cancel, notice, [], draft)
             picture.blend(index, images[0])
             done += count
+            ran |= {field: value for field, value in how.items() if value}
         whole = replace(request, init_image=image, width=image.width, height=image.height, batch_size=1, hires=None)
-        recipe = replace(self._recipe(whole, 0), **networks, tiled_refine=tiling)
+        recipe = replace(self._recipe(whole, 0), **networks, **ran, tiled_refine=tiling)
         return Finished(images=[picture.image()], recipes=[recipe])
 
     def _check_plan(self, plan: list[passes.Pass]) -> None:
@@ -261,8 +287,11 @@ class Engine:
                 raise StudioError(f"Latent hires upscalers do not work on {self._loaded.family.label} latents; choose Lanczos.")
 
     def _run_pass(self, step: passes.Pass, scheduler, previous, progress: passes.Progress,
-                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list):
-        """One diffusers call: its images (or latents, for a latent upscaler next) and its step count."""
+                  on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list,
+                  draft: TinyAutoencoder | None = None):
+        """One diffusers call: its images (or latents, for a latent upscaler next), its step count, and the recipe
+        fields for how it ran (``decoder``, ``openvino_weights``; "" where it ran as it comes). With ``draft`` the
+        final latents are decoded by that tiny autoencoder instead of the VAE."""
         request = step.request
         self._placement.ensure()  # after this run's LoRAs and image prompt were loaded
         pipe = self._pipeline(step.mode, controlnets)
@@ -290,7 +319,8 @@ class Engine:
             return prompts.after_step(p, i)  # new embeddings where prompt editing changes the text
 
         try:
-            with torch.inference_mode(), self._backend_run(pipe, cancel, notice), interruptible(pipe, cancel):
+            with torch.inference_mode(), self._backend_run(pipe, cancel, notice) as backend, \
+                    interruptible(pipe, cancel):
                 if cancel.cancelled:
                     raise Interrupted
                 init = None
@@ -306,9 +336,12 @@ class Engine:
                     kwargs |= self._control.arguments(request.control, controlnets, (request.width, request.height),
                                                       "control_image" if "image" in kwargs else "image")
                 kwargs |= self._image_prompts.arguments(request.image_prompt)
-                if step.latent_output:
+                if step.latent_output or draft is not None:
                     kwargs["output_type"] = "latent"
                 images = pipe(**kwargs, callback_on_step_end=step_end).images
+                if draft is not None:
+                    images = draft.images(self._loaded.plugin.preview_latents(images, pipe, request.width,
+                                                                              request.height))
         except (Interrupted, GenerationCancelled):
             pipe.maybe_free_model_hooks()
             log.info("Generation cancelled")
@@ -323,16 +356,32 @@ class Engine:
         finally:
             capture.restore()
             self._placement.release()
-        return images, pipe.num_timesteps
+        how = dict(decoder="TAESD" if draft is not None else "",
+                   openvino_weights=backend.weights if backend is not None else "")
+        return images, pipe.num_timesteps, how
 
     def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):
         """What runs the UNet, the VAE and the text encoders in this pipeline call: PyTorch, or OpenVINO's
-        stand-ins."""
+        stand-ins. It gives the OpenVINO run's record (the weights it ran), or None."""
         if self.backend != OPENVINO:
             return nullcontext()
         if self._openvino is None:
             self._openvino = openvino_backend.start(self.device, int(self.openvino_cache_gb * 1e9))
-        return self._openvino.running(pipe, cancel, notice)
+        return self._openvino.running(pipe, cancel, notice, self.openvino_weights)
+    def _tiny_autoencoder(self) -> TinyAutoencoder | None:
+        """The loaded model's TAESD, shared by previews and drafts; looked for again until one is on disk."""
+        if self._taesd is None:
+            self._taesd = find_tiny_autoencoder(self._loaded.family, self.device)
+        return self._taesd
+
+    def _draft_decoder(self, notice: NoticeHandler) -> TinyAutoencoder | None:
+        """The tiny autoencoder that decodes this run's final latents in draft mode (None: the VAE does)."""
+        if not self.draft_decode:
+            return None
+        taesd = self._tiny_autoencoder()
+        if taesd is None:
+            notice(missing_sentence(self._loaded.family))
+        return taesd
 
     def _apply_networks(self, request: GenerationRequest) -> dict[str, str]:
         """Swap the VAE, load/unload/weigh the prompts' LoRAs and embeddings; what A1111 records of them."""

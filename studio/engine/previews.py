@@ -8,10 +8,11 @@ it costs less than a fraction of a denoising step. Previews only read tensors: t
 import functools
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+
+from studio.engine.taesd import TinyAutoencoder
 
 log = logging.getLogger(__name__)
 
@@ -94,49 +95,23 @@ def linear_preview(latents: torch.Tensor, factors: Factors) -> np.ndarray:
     return ((np.clip(rgb, -1.0, 1.0) + 1.0) * 127.5).round().astype(np.uint8)
 
 
-class TinyAutoencoderPreview:
-    """Full-size previews from a local ``AutoencoderTiny``, switched off when it costs more than
-    ``budget`` times the measured denoising step.
-
-    The denoiser's latents are unscaled as a pipeline does before its VAE decodes, with the tiny autoencoder's own
-    ``scaling_factor`` and ``shift_factor`` (what makes it a drop-in ``pipe.vae``): 1 and 0 for taesd/taesdxl,
-    which decode the denoiser's latents as they are; taef1 and taesd3 decode the VAE's unscaled latents.
-    """
-
-    def __init__(self, folder: Path, device: torch.device, dtype: torch.dtype, budget: float = 0.1) -> None:
-        from diffusers import AutoencoderTiny
-
-        self.vae = AutoencoderTiny.from_pretrained(folder, local_files_only=True).to(device, dtype)
-        self.vae.requires_grad_(False)
-        self.budget = budget
-        self.enabled = True
-
-    @torch.inference_mode()
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
-        config = self.vae.config
-        lat = latents[:1].to(self.vae.device, self.vae.dtype) / config.scaling_factor + config.shift_factor
-        image = self.vae.decode(lat).sample[0].float().clamp(-1, 1)
-        return ((image.permute(1, 2, 0) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
-
-    def fits(self, decode_seconds: float, step_seconds: float) -> bool:
-        return decode_seconds <= self.budget * step_seconds
-
-
 class Previewer:
-    """Turns the latest x0 into an RGB array, choosing TAESD while it fits its budget, else linear."""
+    """Turns the latest x0 into an RGB array: by the tiny autoencoder (TAESD, full size) while it costs at most
+    ``budget`` times the measured denoising step, else by the linear projection."""
 
-    def __init__(self, factors: Factors, taesd: TinyAutoencoderPreview | None = None) -> None:
+    def __init__(self, factors: Factors, taesd: TinyAutoencoder | None = None, budget: float = 0.1) -> None:
         self.factors = factors
         self.taesd = taesd
+        self.budget = budget
 
     def __call__(self, x0: torch.Tensor, step_seconds: float) -> np.ndarray:
-        if self.taesd is not None and self.taesd.enabled:
+        if self.taesd is not None:
             start = time.perf_counter()
-            rgb = self.taesd.decode(x0)
+            rgb = self.taesd.decode(x0[:1])[0]
             cost = time.perf_counter() - start
-            if not self.taesd.fits(cost, step_seconds):
+            if cost > self.budget * step_seconds:
                 log.info("TAESD preview takes %.3fs per %.3fs step: switching to the linear preview", cost, step_seconds)
-                self.taesd.enabled = False
+                self.taesd = None
             return rgb
         return linear_preview(x0, self.factors)
 

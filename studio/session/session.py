@@ -9,12 +9,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields
 from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QImage
 
+from studio.core.engine_options import EngineOptions
 from studio.core.errors import StudioError
 from studio.core.events import Finished
 from studio.core.jobs import ImageJob
@@ -213,9 +215,10 @@ class Session(QObject):
         self.status = status
         self.model_state = state
 
-    def set_backend(self, backend: str) -> None:
-        """What runs the UNet and VAE from the next generation on: "torch" or "openvino"."""
-        self._engine.set_option("backend", backend)
+    def set_engine_options(self, options: EngineOptions) -> None:
+        """What runs the UNet and VAE, and how, from the next generation on (the Engine menu)."""
+        for field in fields(options):
+            self._engine.set_option(field.name, getattr(options, field.name))
 
     def set_memory_plan(self, choice: str) -> None:
         """Where a model's weights live (``core.memory_plan.PLAN_CHOICES``); a loaded model loads again with it

@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self, self.canvas, show_error=self.show_error,
                            show_status=lambda text: self.status.showMessage(text, 5000), picture=self._picture,
                            device=lambda: self.session.model_info.device if self.session.model_info else None)
-        self.backend_menu = BackendMenu(self, self.menus.help_menu, settings, session.set_backend,
+        self.backend_menu = BackendMenu(self, self.menus.help_menu, settings, session.set_engine_options,
                                         lambda text: self.status.showMessage(text, 15000))
         self.memory_plan_menu = MemoryPlanMenu(self.backend_menu.menu, settings, session.set_memory_plan)
         self._connect()

@@ -22,7 +22,7 @@ class EngineThread(QObject):
     _load_requested = Signal(str)
     _generate_requested = Signal(object, object)
     _upscale_requested = Signal(QImage, str, float, object, object)
-    _option_requested = Signal(str, str)
+    _option_requested = Signal(str, object)
 
     def __init__(self, make_engine: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,7 +49,7 @@ class EngineThread(QObject):
         self._token = CancelToken()
         self._upscale_requested.emit(image, upscaler, scale, refine, self._token)
 
-    def set_option(self, name: str, value: str) -> None:
+    def set_option(self, name: str, value) -> None:
         """An engine setting (``backend``, ``memory_plan``), in order with the loads and generations sent."""
         self._option_requested.emit(name, value)
 

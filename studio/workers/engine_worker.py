@@ -42,7 +42,7 @@ class EngineWorker(QObject):
         super().__init__()
         self._make_engine = make_engine
         self._engine = None
-        self._options: dict[str, str] = {}  # engine settings chosen in the window (backend, memory_plan)
+        self._options: dict[str, object] = {}  # engine settings chosen in the window (backend, memory_plan)
 
     @Slot()
     def name_thread(self) -> None:
@@ -69,8 +69,8 @@ class EngineWorker(QObject):
         else:
             self.loaded.emit(info)
 
-    @Slot(str, str)
-    def set_option(self, name: str, value: str) -> None:
+    @Slot(str, object)
+    def set_option(self, name: str, value) -> None:
         """An engine setting from now on: ``backend`` ("torch" or "openvino", from the next generation),
         ``memory_plan`` (from the next load)."""
         self._options[name] = value

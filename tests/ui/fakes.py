@@ -22,6 +22,10 @@ class FakeEngine:
         self.gate = gate
         self.info: ModelInfo | None = None
         self.requests = []
+        self.options = None  # the Engine menu's choices (EngineOptions), as the real engine's configure takes them
+
+    def configure(self, options) -> None:
+        self.options = options
 
     def load(self, source: str) -> ModelInfo:
         if "broken" in source:

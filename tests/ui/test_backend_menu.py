@@ -1,18 +1,22 @@
 """The Engine menu: OpenVINO as a setting the engine follows, offered once on the CPU; without OpenVINO installed
 the window starts and generates with PyTorch, and the item is "Install OpenVINO…": progress, cancel, a failure in
-one sentence, then the item is the checkable choice and the dialog offers to switch, with no restart."""
+one sentence, then the item is the checkable choice and the dialog offers to switch, with no restart. Draft decoding
+and int8 weights are kept as settings and recorded in the pictures."""
 
 import sys
 
 import pytest
 from PySide6.QtWidgets import QLabel
 
+from studio.core.backends import INT8_INSTALL
 from studio.core.errors import StudioError
-from studio.core.paths import outputs_dir
+from studio.core.metadata import read_recipe
+from studio.core.paths import models_dir, outputs_dir
 from studio.core.settings import Settings, load_settings, save_settings
 from studio.setup.installer import DOWNLOADING, Progress
 from studio.ui.backend_menu import INSTALL_TEXT, RUN_TEXT
-from tests.ui.conftest import TIMEOUT, wait_ready
+from tests.tiny_models import save_tiny_taesd
+from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 from tests.ui.scripted_install import WAIT_FOR_CANCEL, ScriptedInstall
 
 
@@ -110,3 +114,36 @@ def test_choosing_openvino_in_the_menu_is_the_engines_backend_and_is_kept(open_w
     qtbot.waitUntil(lambda: _engine(window).backend == "openvino", timeout=TIMEOUT)
     window.close()
     assert load_settings().settings.backend == "openvino" and load_settings().settings.openvino_offered
+
+
+def test_draft_decoding_in_the_menu_makes_drafts_that_say_so_and_is_kept(open_window, tiny_sd_dir, qtbot):
+    save_tiny_taesd(models_dir() / "taesd")
+    window = open_window(str(tiny_sd_dir))
+    wait_ready(qtbot, window)
+    action = window.backend_menu.draft_action
+    assert action.isEnabled() and not action.isChecked() and str(models_dir() / "taesd") in action.toolTip()
+
+    action.setChecked(True)
+    qtbot.waitUntil(lambda: _engine(window).draft_decode)
+    window.params.set_size(64, 64)
+    window.params.steps_spin.setValue(2)
+    window.generate_button.click()
+    wait_idle(qtbot, window)
+
+    (saved,) = outputs_dir().glob("*.png")
+    assert read_recipe(saved).decoder == "TAESD"
+    window.close()
+    assert load_settings().settings.draft_decode
+
+
+def test_without_nncf_int8_weights_are_greyed_out_with_what_to_install(open_window, tiny_sd_dir, qtbot, monkeypatch):
+    monkeypatch.setitem(sys.modules, "nncf", None)  # as if it were not installed
+    save_settings(Settings(backend="openvino", openvino_weights="int8"))  # chosen where NNCF was installed
+    window = open_window(str(tiny_sd_dir))
+    wait_ready(qtbot, window)
+    action = window.backend_menu.int8_action
+
+    assert not action.isEnabled() and not action.isChecked() and INT8_INSTALL in action.toolTip()
+    qtbot.waitUntil(lambda: _engine(window).openvino_weights == "fp32")
+    window.close()
+    assert load_settings().settings.openvino_weights == "int8"  # kept, for when it is installed

@@ -26,13 +26,14 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
-from studio.core.backends import OPENVINO_INSTALL, openvino_installed
 from studio.core import conversion_cache
+from studio.core.backends import INT8, INT8_INSTALL, OPENVINO_INSTALL, nncf_installed, openvino_installed
 from studio.core.cancel import CancelToken
 from studio.core.downloads import describe_size
 from studio.core.paths import cache_dir
@@ -63,14 +64,24 @@ def start(device: DeviceChoice, cache_limit: int) -> OpenVinoBackend | Unavailab
     return OpenVinoBackend(cache_dir() / "openvino", cache_limit)
 
 
+@dataclass
+class RunRecord:
+    """One pipeline call on OpenVINO: what it is told, and what it reports for the recipe."""
+
+    cancel: CancelToken
+    notice: Notice
+    int8: bool = False  # convert and run NNCF int8-compressed weights
+    weights: str = ""  # "int8" once a compressed model ran ("": none did, the pixels are fp32 ones)
+
+
 class Unavailable:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
     @contextmanager
-    def running(self, pipe, cancel: CancelToken, notice: Notice):
+    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = ""):
         notice(self.reason)
-        yield
+        yield None
 
 
 class OpenVinoBackend:
@@ -89,15 +100,20 @@ class OpenVinoBackend:
         log.info("OpenVINO %s on %s (available: %s)", ov.__version__, self.device, self._core.available_devices)
 
     @contextmanager
-    def running(self, pipe, cancel: CancelToken, notice: Notice):
+    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = ""):
         """For one pipeline call: the UNet, the VAE's encoder and decoder and the CLIP text encoders run on
-        OpenVINO."""
+        OpenVINO (with ``weights`` "int8": compressed ones). Gives the run's record, or None when it all runs in
+        PyTorch."""
         extra = sorted(name for name, part in pipe.components.items()
                        if part is not None and name not in _KNOWN_COMPONENTS)
         if extra:
             notice(f"OpenVINO does not run pipelines with a {extra[0]} yet; this run uses PyTorch.")
-            yield
+            yield None
             return
+        run = RunRecord(cancel, notice, int8=weights == INT8)
+        if run.int8 and not nncf_installed():
+            notice(f"NNCF is not installed ({INT8_INSTALL}); this run uses OpenVINO with fp32 weights.")
+            run.int8 = False
         unet, vae = pipe.unet, pipe.vae
         encoder, decoder = vae.encoder, vae.decoder
         texts = {name: module for name in _TEXT_ENCODERS
@@ -108,17 +124,16 @@ class OpenVinoBackend:
                  for name, module in texts.items()}
         self._in_use = {f"{part}-{key}" for part, key in keys.items()}
         object.__setattr__(pipe, "unet", OpenVinoUNet(unet, self._runner(
-            "unet", "UNet", keys["unet"], lambda: UNetGraph(unet), cancel, notice, _aligned(unet))))
+            "unet", "UNet", keys["unet"], lambda: UNetGraph(unet), run, _aligned(unet))))
         vae.encoder = OpenVinoVaePart(encoder, self._runner(
-            "vae_encoder", "VAE encoder", keys["vae_encoder"], lambda: encoder, cancel, notice))
+            "vae_encoder", "VAE encoder", keys["vae_encoder"], lambda: encoder, run))
         vae.decoder = OpenVinoVaePart(decoder, self._runner(
-            "vae_decoder", "VAE decoder", keys["vae_decoder"], lambda: decoder, cancel, notice))
+            "vae_decoder", "VAE decoder", keys["vae_decoder"], lambda: decoder, run))
         for name, module in texts.items():
             object.__setattr__(pipe, name, OpenVinoTextEncoder(module, self._runner(
-                name, _TEXT_ENCODERS[name], keys[name], lambda module=module: TextEncoderGraph(module), cancel,
-                notice)))
+                name, _TEXT_ENCODERS[name], keys[name], lambda module=module: TextEncoderGraph(module), run)))
         try:
-            yield
+            yield run
         finally:
             object.__setattr__(pipe, "unet", unet)
             vae.encoder, vae.decoder = encoder, decoder
@@ -126,15 +141,16 @@ class OpenVinoBackend:
                 object.__setattr__(pipe, name, module)
             self._in_use = set()
 
-    def _runner(self, part: str, label: str, base_key: str, graph, cancel: CancelToken, notice: Notice,
+    def _runner(self, part: str, label: str, base_key: str, graph, run: RunRecord,
                 shape_class: Callable[[dict], str] = lambda inputs: ""):
+        notice, cancel = run.notice, run.cancel
         marked: set[str] = set()  # the folders this run has marked as used
 
-        def run(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...] | None:
-            key = base_key + shape_class(inputs)
+        def infer(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...] | None:
+            key = base_key + shape_class(inputs) + ("-int8" if run.int8 else "")
             if key in self._failed:
                 return None
-            model = self._model(part, key, graph)
+            model = self._model(part, key, graph, run.int8)
             try:
                 if not model.cached:
                     short = memory_short_for_conversion(graph)
@@ -145,7 +161,8 @@ class OpenVinoBackend:
                                "it runs in PyTorch.")
                         return None
                     self._make_room(converted_size(graph), notice)
-                    notice(f"Converting the {label} for OpenVINO (once: it is kept for later runs)…")
+                    weights = " with int8 weights" if run.int8 else ""
+                    notice(f"Converting the {label} for OpenVINO{weights} (once: it is kept for later runs)…")
                     seconds = model.convert(inputs)
                     self.conversions += 1
                     notice(f"Converted the {label} for OpenVINO in {seconds:.0f} s.")
@@ -156,6 +173,8 @@ class OpenVinoBackend:
                 out = model(inputs, cancel)
                 if model.compiles != compiles:  # a new shape's blob may have taken the cache over its limit
                     self._make_room(0, notice)
+                if run.int8:
+                    run.weights = INT8
                 return out
             except Interrupted:
                 raise
@@ -165,7 +184,7 @@ class OpenVinoBackend:
                 self._models.pop(part, None)
                 notice(f"OpenVINO could not run the {label}; it runs in PyTorch (details are in the log).")
                 return None
-        return run
+        return infer
 
     def _make_room(self, incoming: int, notice: Notice) -> None:
         """Evict the least recently used converted models that this run does not use, if ``incoming`` more bytes
@@ -181,10 +200,10 @@ class OpenVinoBackend:
                    f"the OpenVINO cache ({freed}) to keep it under {describe_size(self.cache_limit)} "
                    "(the openvino_cache_gb setting).")
 
-    def _model(self, part: str, key: str, graph) -> ConvertedModel:
+    def _model(self, part: str, key: str, graph, int8: bool) -> ConvertedModel:
         held = self._models.get(part)
         if held is None or held[0] != key:
-            held = (key, ConvertedModel(self._core, self.device, self.root / f"{part}-{key}", graph))
+            held = (key, ConvertedModel(self._core, self.device, self.root / f"{part}-{key}", graph, int8=int8))
             self._models[part] = held
         return held[1]
 
