@@ -23,8 +23,11 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(VENV)/bin/studio $(ARGS)
 
+# The suite runs in one process per core (pytest-xdist), each with one torch thread: its tiny models gain nothing
+# from more, and two processes' thread pools competing for the cores would slow both.
+TEST_WORKERS ?= auto
 test: install
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Upscaler models (the `upscalers` extra: spandrel) need a torchvision built for the installed torch, which the CPU
 # torch above has none of: they are tested in their own environment with a matching pair. Elsewhere, e.g.
