@@ -51,7 +51,7 @@ def test_full_size_previews_every_step_and_the_final_image_unchanged(fixture, re
     engine = Engine("cpu", previews="auto")
     engine.load(str(folder))
     # On a tiny model a step costs less than a decode; the budget would switch to the linear preview at once.
-    engine._previewer.taesd.budget = math.inf
+    engine._previewer.budget = math.inf
     job = GenerationRequest(prompt=PROMPT, negative_prompt=negative, seed=42, steps=STEPS, cfg_scale=guidance,
                             width=SIZE, height=SIZE)
     updates = []
