@@ -136,8 +136,9 @@ def _add_generate(sub) -> None:
                      help="what runs the UNet and VAE: torch, or openvino (CPUs and Intel GPUs; converts the model "
                      "once, then reuses it); default: the app's setting (torch)")
     gen.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                     help="PyTorch's UNet and VAE in NHWC (the default: VAE decode ~0.7x, UNet ~0.9x the time on "
-                     "a CPU, pixels within 1 level of diffusers'); --no-channels-last gives diffusers' exact pixels")
+                     help="PyTorch's UNet and VAE in NHWC (per call VAE decode ~0.7x, UNet ~0.9x the time on a "
+                     "CPU, a whole run about the same, more memory; pixels within 1 level of diffusers'); default: "
+                     "the app's setting (off: diffusers' exact pixels)")
     gen.add_argument("--draft-decode", action="store_true",
                      help="decode the final picture with the tiny autoencoder (TAESD, in the models folder's taesd/ "
                      "or taesdxl/) instead of the VAE: faster, softer, recorded as 'Decoder: TAESD' (also a setting)")

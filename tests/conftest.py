@@ -26,15 +26,6 @@ def _isolated_studio_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(autouse=True)
-def _diffusers_memory_layout(monkeypatch):
-    """The window and the CLI compare with diffusers' pixels exactly: NHWC (the app's default, within a level of
-    them) is tested on its own, in tests/test_channels_last.py."""
-    from studio.core import settings
-
-    monkeypatch.setattr(settings, "CHANNELS_LAST_DEFAULT", False)
-
-
 @pytest.fixture
 def download_server():
     """A local HTTP server on 127.0.0.1 for download tests (``tests/download_server.py``)."""

@@ -74,8 +74,8 @@ def run(steps: int = 20, size: int = 512, model: Path | None = None, tiny: bool 
     runs = [("diffusers script", [python, "-c", DIFFUSERS_SCRIPT, str(model), str(steps), str(size)])]
     studio = [python, "-m", "studio", "generate", "--model", str(model), "--prompt", PROMPT, "--seed", str(SEED),
               "--steps", str(steps), "--width", str(size), "--height", str(size), "--device", "cpu"]
-    runs += [("studio, PyTorch", studio + ["--backend", "torch"]),  # channels_last: the app's default
-             ("studio, PyTorch exact layout", studio + ["--backend", "torch", "--no-channels-last"]),
+    runs += [("studio, PyTorch", studio + ["--backend", "torch"]),
+             ("studio, PyTorch channels_last", studio + ["--backend", "torch", "--channels-last"]),
              ("studio, OpenVINO first run", studio + ["--backend", "openvino"]),
              ("studio, OpenVINO steady", studio + ["--backend", "openvino"])]
     full = {}  # a row that changes pixels -> its full-precision row
