@@ -36,7 +36,8 @@ def make_engine():
     settings = load_settings().settings
     return Engine(device=None, previews="auto", backend=settings.backend, channels_last=settings.channels_last,
                   memory_plan=settings.memory_plan, openvino_cache_gb=settings.openvino_cache_gb,
-                  draft_decode=settings.draft_decode, openvino_weights=settings.openvino_weights)
+                  draft_decode=settings.draft_decode, openvino_weights=settings.openvino_weights,
+                  openvino_precision=settings.openvino_precision)
 
 
 def create_main_window(model: str | None = None, *, make_engine: Callable[[], object] = make_engine):

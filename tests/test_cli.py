@@ -116,12 +116,14 @@ def _bad_input_cases(tmp_path: Path, model: Path):
         "unknown scheduler": (["--scheduler", "warp"], "Unknown scheduler"),
         "int8 without openvino": (["--openvino-weights", "int8", "--backend", "torch"],
                                   "--openvino-weights int8 is for the OpenVINO backend"),
+        "fast precision without openvino": (["--openvino-precision", "fast", "--backend", "torch"],
+                                            "--openvino-precision fast is for the OpenVINO backend"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing model", "corrupt model", "pickle model", "text as image", "empty image",
                                   "truncated image", "mask size", "zero steps", "size not multiple of 8",
-                                  "unknown scheduler", "int8 without openvino"])
+                                  "unknown scheduler", "int8 without openvino", "fast precision without openvino"])
 def test_bad_input_is_one_sentence_and_writes_nothing(case, tiny_sd_dir, tmp_path, capsys):
     extra, expected = _bad_input_cases(tmp_path, tiny_sd_dir)[case]
     args = _gen(tiny_sd_dir, "--out", str(tmp_path / "out.png"))
@@ -165,3 +167,19 @@ def test_odd_sized_image_comes_back_at_its_own_size_with_unmasked_pixels_intact(
     far[40:110, 80:150] = False
     assert np.array_equal(result[far], source[far])
     assert not np.array_equal(result[60:90, 100:130], source[60:90, 100:130])
+
+
+def test_openvino_fast_precision_from_the_cli_is_recorded_in_the_png(tiny_sd_dir, tmp_path, capsys):
+    openvino = pytest.importorskip("openvino", reason="OpenVINO is an optional extra")
+    exact, fast = tmp_path / "exact.png", tmp_path / "fast.png"
+    assert _run(*_gen(tiny_sd_dir, "--seed", "4", "--backend", "openvino", "--out", str(exact))) == 0
+    assert "Converting the UNet for OpenVINO" in capsys.readouterr().err
+
+    assert _run(*_gen(tiny_sd_dir, "--seed", "4", "--backend", "openvino", "--openvino-precision", "fast",
+                      "--out", str(fast))) == 0
+
+    assert "Converting" not in capsys.readouterr().err  # the same conversion, compiled in another precision
+    bf16 = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert read_recipe(fast).openvino_precision == ("bf16" if bf16 else "")
+    assert read_recipe(exact).openvino_precision == ""
+    assert ("OpenVINO precision: bf16" in Image.open(fast).text["parameters"]) == bf16

@@ -58,7 +58,7 @@ INPAINT = Recipe(
 )
 
 # A draft: decoded by the tiny autoencoder, on OpenVINO with int8 weights (keys of our own: A1111 has none).
-DRAFT = Recipe(**{**TXT2IMG.to_dict(), "decoder": "TAESD", "openvino_weights": "int8"})
+DRAFT = Recipe(**{**TXT2IMG.to_dict(), "decoder": "TAESD", "openvino_weights": "int8", "openvino_precision": "bf16"})
 # Real-world shapes: A1111 1.10 txt2img with hires fix, LoRA/TI hashes and the split "Schedule type".
 A1111_HIRES = """masterpiece, best quality, 1girl, solo, <lora:add_detail:0.6>
 (red hair:1.2), looking at viewer,
@@ -119,7 +119,8 @@ def test_format_inpaint_adds_a1111_fields_and_quotes_like_a1111():
 
 def test_a_draft_says_so_in_the_a1111_text():
     assert format_parameters(DRAFT).endswith(
-        "Model: v1-5-pruned-emaonly, Decoder: TAESD, OpenVINO weights: int8, Version: latent-studio 0.1.0")
+        "Model: v1-5-pruned-emaonly, Decoder: TAESD, OpenVINO weights: int8, OpenVINO precision: bf16, "
+        "Version: latent-studio 0.1.0")
 
 
 def test_values_with_commas_or_colons_are_json_quoted():

@@ -1,7 +1,8 @@
 """The OpenVINO backend on tiny models: PyTorch's pixels (within 2 levels), the same pixels run to run, converted
 once and reused, cancel inside an inference, LoRA, the text encoders (long prompts, emphasis, clip skip,
 embeddings), the cache's size limit, and PyTorch with a notice for what it does not run; int8 weights (NNCF) as
-another cached conversion, recorded in the recipe."""
+another cached conversion, and the fast precision (bf16 where the CPU has it) from the same conversion, both
+recorded in the recipe."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ TOLERANCE = 2  # levels per pixel, the issue's bound against the PyTorch path
 # With the tiny models' byte-level tokenizer every character is a token: this is three 75-token chunks.
 LONG_PROMPT = "(a lighthouse:1.3) at dusk, " + "waves on the rocks, " * 9
 INT8_TOLERANCE = 8  # int8 weights against fp32 ones on the tiny model (measured: see the test)
+FAST_TOLERANCE = 16  # bf16 against fp32 on the tiny model (measured: 6-9 levels on an AMX CPU)
 
 
 def _request(**kw) -> GenerationRequest:
@@ -53,9 +55,9 @@ def converted_calls(monkeypatch) -> list[tuple[str, dict]]:
     calls: list[tuple[str, dict]] = []
     call = ConvertedModel.__call__
 
-    def recording(self, inputs, cancel):
+    def recording(self, inputs, cancel, **options):
         calls.append((self.folder.name, {name: tuple(t.shape) for name, t in inputs.items()}))
-        return call(self, inputs, cancel)
+        return call(self, inputs, cancel, **options)
     monkeypatch.setattr(ConvertedModel, "__call__", recording)
     return calls
 
@@ -140,7 +142,7 @@ def test_converted_models_are_reused_by_a_new_engine_with_no_conversion(tiny_sd_
     cache = in_ov_home / "cache" / "openvino"
     for part in ("unet", "vae_decoder", "text_encoder"):
         assert any(cache.glob(f"{part}-*/model.xml"))
-    assert any(cache.glob("unet-*/compiled/*"))  # OpenVINO's compiled blobs, for the static shapes seen
+    assert not any(cache.glob("unet-*/compiled*"))  # on the CPU no compiled blobs: compiling is as fast as loading one
 
 
 @pytest.mark.parametrize("model", ["sd", "sdxl"])
@@ -364,3 +366,78 @@ def test_without_nncf_int8_weights_say_what_to_install_and_run_fp32(tiny_sd_dir,
     assert notices == ["NNCF is not installed (pip install 'latent-studio[openvino-int8]'); this run uses OpenVINO "
                        "with fp32 weights."]
     assert np.array_equal(_pixels(result)[0], fp32[0]) and result.recipes[0].openvino_weights == ""
+
+
+def _cpu_computes_bf16() -> bool:
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def test_fast_precision_runs_the_same_conversion_in_bf16_near_fp32s_pixels_and_says_so(ov_engine, in_ov_home):
+    fp32 = _pixels(ov_engine.generate(_request()))  # converted here or by a test before
+    notices: list[str] = []
+    ov_engine.openvino_precision = "fast"
+    try:
+        result = ov_engine.generate(_request(), on_notice=notices.append)
+        again = _pixels(ov_engine.generate(_request()))
+    finally:
+        ov_engine.openvino_precision = "fp32"
+
+    assert notices == []  # no new conversion: the same model, compiled in another precision
+    fast = _pixels(result)
+    assert np.array_equal(fast[0], again[0])  # the same pixels run to run in bf16 too
+    if _cpu_computes_bf16():
+        assert 0 < np.abs(fast[0] - fp32[0]).max() <= FAST_TOLERANCE
+        assert result.recipes[0].openvino_precision == "bf16"
+        assert "OpenVINO precision: bf16" in format_parameters(result.recipes[0])
+    else:  # OpenVINO computes in fp32 where the CPU has nothing faster: PyTorch's pictures, nothing to record
+        assert np.array_equal(fast[0], fp32[0]) and result.recipes[0].openvino_precision == ""
+    # fp32 after bf16 on the same engine is fp32 again (OpenVINO's compiled-blob cache mixes the two up)
+    assert np.array_equal(_pixels(ov_engine.generate(_request()))[0], fp32[0])
+
+
+def test_on_a_gpu_each_precision_keeps_its_own_compiled_blobs(tmp_path):
+    """No GPU here: a recording core stands in for OpenVINO's, to check what a GPU compile is told. OpenVINO's blob
+    cache key leaves the precision out (on the CPU a bf16 compile found the fp32 blob and computed NaNs)."""
+    import openvino as ov
+
+    class Compiled:
+        def __init__(self, config):
+            self.precision = ov.Type.f32 if config.get("INFERENCE_PRECISION_HINT") == "f32" else ov.Type.f16
+
+        def get_property(self, name):
+            return self.precision
+
+        def create_infer_request(self):
+            return None
+
+    class Model:
+        def clone(self):
+            return self
+
+        def reshape(self, shapes):
+            pass
+
+    class RecordingCore:
+        configs: list[dict] = []
+
+        def read_model(self, path):
+            return Model()
+
+        def compile_model(self, model, device, config):
+            self.configs.append(config)
+            return Compiled(config)
+
+    core = RecordingCore()
+    model = ConvertedModel(core, "GPU", tmp_path / "unet-k", lambda: None)
+    shapes = (("sample", (1, 4, 8, 8)),)
+    model._request_for(shapes, False)
+    model._request_for(shapes, True)
+
+    exact, fast = core.configs
+    assert exact["CACHE_DIR"] != fast["CACHE_DIR"] and exact["INFERENCE_PRECISION_HINT"] == "f32"
+    assert "INFERENCE_PRECISION_HINT" not in fast and model.precision == "f16"
+    cpu = ConvertedModel(core, "CPU", tmp_path / "unet-k", lambda: None)
+    cpu._request_for(shapes, False)
+    assert "CACHE_DIR" not in core.configs[-1]  # compiling on the CPU is as fast as loading a blob

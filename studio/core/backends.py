@@ -1,5 +1,7 @@
-"""Which library runs the denoiser and the VAE: PyTorch (the default) or OpenVINO (CPUs and Intel GPUs), and the
-precision of OpenVINO's weights: fp32 (PyTorch's pictures) or int8 (NNCF weight compression: smaller, other pixels).
+"""Which library runs the denoiser and the VAE: PyTorch (the default) or OpenVINO (CPUs and Intel GPUs), the
+precision of OpenVINO's weights: fp32 (PyTorch's pictures) or int8 (NNCF weight compression: smaller, other pixels),
+and the precision it computes in: fp32 (PyTorch's pictures) or "fast" (what the hardware computes fastest: bf16 on
+CPUs with AMX or AVX-512 BF16, fp16 on Intel GPUs, fp32 elsewhere; other pixels where it is not fp32).
 
 Plain Python, so the CLI and the settings can check a choice before torch is imported.
 """
@@ -20,6 +22,8 @@ DEFAULT_OPENVINO_CACHE_GB = 20.0
 FP32 = "fp32"
 INT8 = "int8"
 OPENVINO_WEIGHTS = (FP32, INT8)
+FAST = "fast"
+OPENVINO_PRECISIONS = (FP32, FAST)
 # NNCF brings scipy and scikit-learn (~45 MB of wheels): its own extra, not part of "openvino".
 INT8_INSTALL = "pip install 'latent-studio[openvino-int8]'"
 
@@ -33,6 +37,12 @@ def check_backend(name: str) -> str:
 def check_openvino_weights(name: str) -> str:
     if name not in OPENVINO_WEIGHTS:
         raise StudioError(f"Unknown OpenVINO weights '{name}'; choose one of: {', '.join(OPENVINO_WEIGHTS)}.")
+    return name
+
+
+def check_openvino_precision(name: str) -> str:
+    if name not in OPENVINO_PRECISIONS:
+        raise StudioError(f"Unknown OpenVINO precision '{name}'; choose one of: {', '.join(OPENVINO_PRECISIONS)}.")
     return name
 
 

@@ -89,6 +89,7 @@ def format_parameters(recipe: Recipe) -> str:
         "VAE": recipe.vae or None,
         "Decoder": recipe.decoder or None,
         "OpenVINO weights": recipe.openvino_weights or None,
+        "OpenVINO precision": recipe.openvino_precision or None,
         "Batch size": recipe.batch_size if batch else None,
         "Batch pos": recipe.batch_index if batch else None,
         "Denoising strength": None if recipe.strength is None else _number(recipe.strength),
@@ -316,6 +317,7 @@ def check_parameters(text: str) -> CheckedRecipe:
         "vae_hash": fields.get("VAE hash", ""),
         "decoder": fields.get("Decoder", ""),
         "openvino_weights": fields.get("OpenVINO weights", ""),
+        "openvino_precision": fields.get("OpenVINO precision", ""),
         "app_version": version[len(APP_TAG) :].strip() if version.startswith(APP_TAG) else "",
     }
     numbers = {"seed": ("Seed", _int), "steps": ("Steps", _int), "cfg_scale": ("CFG scale", _float),

@@ -55,6 +55,7 @@ class Recipe:
     vae_hash: str = ""
     decoder: str = ""  # "TAESD": a draft, decoded by the tiny autoencoder instead of the VAE ("Decoder")
     openvino_weights: str = ""  # "int8": OpenVINO ran NNCF int8-compressed weights ("OpenVINO weights")
+    openvino_precision: str = ""  # "bf16"/"f16": OpenVINO computed in that precision ("OpenVINO precision")
     app_version: str = ""
     hires: HiresPass | None = None  # text-to-image with a second pass; width/height are the first pass's
     control: tuple[ControlInput, ...] = ()  # ControlNet layers, images by key in the control store (no image)

@@ -64,6 +64,7 @@ class Settings:
     openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB  # size limit of <root>/cache/openvino/ (0: none)
     draft_decode: bool = False  # the final decode by the tiny autoencoder (TAESD): faster, a softer draft
     openvino_weights: str = "fp32"  # "int8": OpenVINO's weights compressed by NNCF (core.backends), other pixels
+    openvino_precision: str = "fp32"  # "fast": OpenVINO computes in bf16/fp16 where the hardware has it, other pixels
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
-from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB, FP32, OPENVINO, TORCH, check_backend, check_openvino_weights
+from studio.core.backends import (DEFAULT_OPENVINO_CACHE_GB, FP32, OPENVINO, TORCH, check_backend,
+                                  check_openvino_precision, check_openvino_weights)
 from studio.core import control_store
 from studio.core.cancel import CancelToken
 from studio.core.errors import GenerationCancelled, StudioError
@@ -56,7 +57,7 @@ class Engine:
     def __init__(self, device: str | None = None, *, memory_plan: str = AUTO, previews: str = "auto",
                  library: Callable[[], list[LibraryFolder]] = configured_folders, backend: str = TORCH,
                  channels_last: bool = False, openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB,
-                 draft_decode: bool = False, openvino_weights: str = FP32) -> None:
+                 draft_decode: bool = False, openvino_weights: str = FP32, openvino_precision: str = FP32) -> None:
         """``previews``: "auto" (TAESD when available and fast enough, else linear), "linear" or "off".
         ``library`` gives the model folders where ``<lora:NAME>`` tags are looked up. ``backend`` "openvino" runs
         the UNet and VAE on OpenVINO where it can (``openvino_backend``), PyTorch otherwise. ``channels_last``
@@ -67,13 +68,14 @@ class Engine:
         ``openvino_cache_gb``: the size limit of OpenVINO's converted models on disk (0: none).
 
 
-        ``draft_decode`` decodes the final latents with the tiny autoencoder (TAESD) when one is on disk, and
-        ``openvino_weights`` "int8" runs OpenVINO with NNCF-compressed weights: both change pixels, and the
-        recipe says so."""
+        ``draft_decode`` decodes the final latents with the tiny autoencoder (TAESD) when one is on disk,
+        ``openvino_weights`` "int8" runs OpenVINO with NNCF-compressed weights and ``openvino_precision`` "fast"
+        lets OpenVINO compute in bf16/fp16 where the hardware has it: each changes pixels, and the recipe says so."""
         self.device: DeviceChoice = choose_device(device)
         self.backend = backend
         self.draft_decode = draft_decode
         self.openvino_weights = openvino_weights
+        self.openvino_precision = openvino_precision
         self._openvino = None  # started on the first OpenVINO run
         self.openvino_cache_gb = openvino_cache_gb
         self.channels_last = channels_last
@@ -112,6 +114,14 @@ class Engine:
     @openvino_weights.setter
     def openvino_weights(self, name: str) -> None:
         self._openvino_weights = check_openvino_weights(name)
+
+    @property
+    def openvino_precision(self) -> str:
+        return self._openvino_precision
+
+    @openvino_precision.setter
+    def openvino_precision(self, name: str) -> None:
+        self._openvino_precision = check_openvino_precision(name)
 
     # -- loading -------------------------------------------------------------------------------------
     def load(self, source: str, *, config_dir: Path | None = None, allow_pickle: bool = False) -> ModelInfo:
@@ -290,7 +300,8 @@ class Engine:
                   on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list,
                   draft: TinyAutoencoder | None = None):
         """One diffusers call: its images (or latents, for a latent upscaler next), its step count, and the recipe
-        fields for how it ran (``decoder``, ``openvino_weights``; "" where it ran as it comes). With ``draft`` the
+        fields for how it ran (``decoder``, ``openvino_weights``, ``openvino_precision``; "" where it ran as it
+        comes). With ``draft`` the
         final latents are decoded by that tiny autoencoder instead of the VAE."""
         request = step.request
         self._placement.ensure()  # after this run's LoRAs and image prompt were loaded
@@ -357,7 +368,8 @@ class Engine:
             capture.restore()
             self._placement.release()
         how = dict(decoder="TAESD" if draft is not None else "",
-                   openvino_weights=backend.weights if backend is not None else "")
+                   openvino_weights=backend.weights if backend is not None else "",
+                   openvino_precision=backend.precision if backend is not None else "")
         return images, pipe.num_timesteps, how
 
     def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):
@@ -367,7 +379,7 @@ class Engine:
             return nullcontext()
         if self._openvino is None:
             self._openvino = openvino_backend.start(self.device, int(self.openvino_cache_gb * 1e9))
-        return self._openvino.running(pipe, cancel, notice, self.openvino_weights)
+        return self._openvino.running(pipe, cancel, notice, self.openvino_weights, self.openvino_precision)
     def _tiny_autoencoder(self) -> TinyAutoencoder | None:
         """The loaded model's TAESD, shared by previews and drafts; looked for again until one is on disk."""
         if self._taesd is None:

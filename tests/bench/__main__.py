@@ -1,9 +1,11 @@
 """``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [history] [speed] [control] [--steps N]
-[--size S] [--rounds R] [--files F] [--model DIR] [--tiny] [--draft] [--int8]``: print benchmark figures.
+[--size S] [--rounds R] [--files F] [--model DIR] [--tiny] [--draft] [--int8] [--channels-last]``: print
+benchmark figures.
 
 Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files;
-history 10,000 files; speed (whole-process ``studio generate``, PyTorch and OpenVINO, against a diffusers script)
-20 steps, with ``--draft`` and ``--int8`` rows for the modes that change pixels. The GPU benchmark is its own command: ``python -m tests.bench.gpu``.
+history 10,000 files; speed (whole-process ``studio generate``, PyTorch and OpenVINO in fp32 and fast precision,
+against a diffusers script) 20 steps and 2 alternating rounds, with ``--draft``, ``--int8`` and ``--channels-last``
+rows. The GPU benchmark is its own command: ``python -m tests.bench.gpu``.
 """
 
 import argparse
@@ -24,6 +26,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="speed: the tests' tiny model (checks the script)")
     parser.add_argument("--draft", action="store_true", help="speed: add a row decoded by the tiny autoencoder (TAESD)")
     parser.add_argument("--int8", action="store_true", help="speed: add OpenVINO rows with NNCF int8 weights")
+    parser.add_argument("--channels-last", action="store_true", help="speed: add PyTorch's channels_last row")
     args = parser.parse_args()
     if "engine" in args.which:
         figures = engine_bench.run(args.steps or 4, args.size, args.rounds or 2)
@@ -55,8 +58,8 @@ def main() -> None:
     if "speed" in args.which:
         from tests.bench import speed
 
-        print(speed.report(speed.run(args.steps or 20, args.size, args.model, args.tiny, args.draft, args.int8)),
-              flush=True)
+        print(speed.report(speed.run(args.steps or 20, args.size, args.model, args.tiny, args.draft, args.int8,
+                                     args.rounds or 2, args.channels_last)), flush=True)
 
 
 main()

@@ -43,6 +43,7 @@ def test_without_openvino_the_window_starts_and_generates_with_pytorch(open_wind
 
     assert action.isEnabled() and not action.isCheckable() and action.text() == INSTALL_TEXT
     assert "Engine > Install OpenVINO…, about 60 MB" in window.status.currentMessage()  # the offer says how
+    assert not window.backend_menu.fast_action.isEnabled()
     _generate(qtbot, window)
     assert not window.message_bar.isVisible() and _engine(window).backend == "torch"
 
@@ -114,6 +115,22 @@ def test_choosing_openvino_in_the_menu_is_the_engines_backend_and_is_kept(open_w
     qtbot.waitUntil(lambda: _engine(window).backend == "openvino", timeout=TIMEOUT)
     window.close()
     assert load_settings().settings.backend == "openvino" and load_settings().settings.openvino_offered
+
+
+def test_fast_precision_in_the_menu_is_the_engines_and_is_kept(open_window, tiny_sd_dir, qtbot):
+    pytest.importorskip("openvino", reason="OpenVINO is an optional extra")
+    save_settings(Settings(backend="openvino"))
+    window = open_window(str(tiny_sd_dir))
+    wait_ready(qtbot, window)
+    action = window.backend_menu.fast_action
+    assert action.isEnabled() and not action.isChecked() and "bf16" in action.toolTip()
+    assert _engine(window).openvino_precision == "fp32"
+
+    action.setChecked(True)
+
+    qtbot.waitUntil(lambda: _engine(window).openvino_precision == "fast", timeout=TIMEOUT)
+    window.close()
+    assert load_settings().settings.openvino_precision == "fast"
 
 
 def test_draft_decoding_in_the_menu_makes_drafts_that_say_so_and_is_kept(open_window, tiny_sd_dir, qtbot):

@@ -33,7 +33,7 @@ import torch
 from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
 from studio.core import conversion_cache
-from studio.core.backends import INT8, INT8_INSTALL, OPENVINO_INSTALL, nncf_installed, openvino_installed
+from studio.core.backends import FAST, FP32, INT8, INT8_INSTALL, OPENVINO_INSTALL, nncf_installed, openvino_installed
 from studio.core.cancel import CancelToken
 from studio.core.downloads import describe_size
 from studio.core.paths import cache_dir
@@ -71,7 +71,9 @@ class RunRecord:
     cancel: CancelToken
     notice: Notice
     int8: bool = False  # convert and run NNCF int8-compressed weights
+    fast: bool = False  # compute in the precision OpenVINO runs fastest on the device (bf16, fp16)
     weights: str = ""  # "int8" once a compressed model ran ("": none did, the pixels are fp32 ones)
+    precision: str = ""  # "bf16"/"f16" once a model computed in it ("": all in fp32)
 
 
 class Unavailable:
@@ -79,7 +81,7 @@ class Unavailable:
         self.reason = reason
 
     @contextmanager
-    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = ""):
+    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = FP32, precision: str = FP32):
         notice(self.reason)
         yield None
 
@@ -100,17 +102,17 @@ class OpenVinoBackend:
         log.info("OpenVINO %s on %s (available: %s)", ov.__version__, self.device, self._core.available_devices)
 
     @contextmanager
-    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = ""):
+    def running(self, pipe, cancel: CancelToken, notice: Notice, weights: str = FP32, precision: str = FP32):
         """For one pipeline call: the UNet, the VAE's encoder and decoder and the CLIP text encoders run on
-        OpenVINO (with ``weights`` "int8": compressed ones). Gives the run's record, or None when it all runs in
-        PyTorch."""
+        OpenVINO (with ``weights`` "int8": compressed ones; with ``precision`` "fast": in bf16/fp16 where the
+        device has it). Gives the run's record, or None when it all runs in PyTorch."""
         extra = sorted(name for name, part in pipe.components.items()
                        if part is not None and name not in _KNOWN_COMPONENTS)
         if extra:
             notice(f"OpenVINO does not run pipelines with a {extra[0]} yet; this run uses PyTorch.")
             yield None
             return
-        run = RunRecord(cancel, notice, int8=weights == INT8)
+        run = RunRecord(cancel, notice, int8=weights == INT8, fast=precision == FAST)
         if run.int8 and not nncf_installed():
             notice(f"NNCF is not installed ({INT8_INSTALL}); this run uses OpenVINO with fp32 weights.")
             run.int8 = False
@@ -170,11 +172,13 @@ class OpenVinoBackend:
                     conversion_cache.mark_used(model.folder)
                     marked.add(key)
                 compiles = model.compiles
-                out = model(inputs, cancel)
+                out = model(inputs, cancel, fast=run.fast)
                 if model.compiles != compiles:  # a new shape's blob may have taken the cache over its limit
                     self._make_room(0, notice)
                 if run.int8:
                     run.weights = INT8
+                if model.precision != "f32":
+                    run.precision = model.precision
                 return out
             except Interrupted:
                 raise

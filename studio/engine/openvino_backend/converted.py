@@ -3,10 +3,17 @@
 Conversion traces the PyTorch module with the first real inputs (``openvino.convert_model``) and saves the model
 in OpenVINO's IR (``model.xml`` + ``model.bin``, fp32: ``compress_to_fp16=False``, which would change pixels) under
 ``<root>/cache/openvino/<name>-<key>/``, written to a temporary folder and renamed, so a crash leaves no half model.
-The IR keeps dynamic shapes; each run compiles it for its static shapes (faster on the CPU than dynamic ones), and
-OpenVINO's own ``CACHE_DIR``, the model folder's ``compiled/``, keeps the compiled blobs, so a size seen before
-compiles in a fraction of the time (and removing the folder removes its blobs with it). Only the last compiled
-shape is kept in memory (each holds a copy of the weights).
+The IR keeps dynamic shapes; each run compiles it for its static shapes (faster on the CPU than dynamic ones). On
+the CPU that takes a few seconds (SD 1.5's UNet at 512x512: 2.3-2.9 s), and OpenVINO's ``CACHE_DIR`` does not pay:
+a cache hit took 2.1 s, writing the blob 9 s more and 3.4 GB of disk per size. On a GPU, where compiling builds
+kernels, ``CACHE_DIR`` is the model folder's ``compiled-<precision>/`` (removing the folder removes its blobs with
+it): one folder per precision, because OpenVINO's blob key leaves the precision out (a bf16 compile found the fp32
+blob and computed NaNs). Only the last compiled shape is kept in memory (each holds a copy of the weights).
+
+Precision: fp32 by default (``INFERENCE_PRECISION_HINT`` f32: PyTorch's pictures); ``fast`` leaves the choice to
+OpenVINO, which computes in bf16 on CPUs with AMX or AVX-512 BF16 (the SD 1.5 UNet at 512x512 on this CPU: 1.6 s a
+step instead of 5.8 s) and fp16 on GPUs: other pixels, so it is an opt-in, and :attr:`ConvertedModel.precision`
+says what the last call computed in.
 
 With ``int8`` the converted model's weights (MatMul, convolution and embedding constants) are compressed to 8 bits
 with a per-channel scale and zero point by ``nncf.compress_weights`` (INT8_ASYM, data-free) before it is saved:
@@ -33,8 +40,9 @@ from studio.engine.interrupt import Interrupted
 log = logging.getLogger(__name__)
 
 POLL_MS = 50  # how often a running inference looks at the cancel token
-# fp32 everywhere: OpenVINO picks bf16/fp16 on CPUs and GPUs that have them, which changes pixels.
-COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+# fp32 by default: OpenVINO picks bf16/fp16 on CPUs and GPUs that have them, which changes pixels.
+EXACT_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+FAST_CONFIG = {"PERFORMANCE_HINT": "LATENCY"}
 
 
 class ConvertedModel:
@@ -49,9 +57,10 @@ class ConvertedModel:
         self._graph = graph
         self._int8 = int8
         self._model = None  # the IR, read once
-        self._compiled: tuple[tuple, object] | None = None  # (shapes, CompiledModel)
+        self._compiled: tuple[tuple, object] | None = None  # ((shapes, fast), CompiledModel)
         self._request = None
-        self.compiles = 0  # shapes compiled (each may add a blob to the folder's compiled/)
+        self.compiles = 0  # shapes compiled (on a GPU each may add a blob to the folder)
+        self.precision = ""  # what the last compiled model computes in: "f32", "bf16", "f16"
 
     @property
     def cached(self) -> bool:
@@ -81,9 +90,11 @@ class ConvertedModel:
             shutil.rmtree(work, ignore_errors=True)
         return time.perf_counter() - start
 
-    def __call__(self, inputs: dict[str, torch.Tensor], cancel: CancelToken | None) -> tuple[torch.Tensor, ...]:
+    def __call__(self, inputs: dict[str, torch.Tensor], cancel: CancelToken | None, *,
+                 fast: bool = False) -> tuple[torch.Tensor, ...]:
+        """``fast``: in the precision OpenVINO computes fastest on this device (see :attr:`precision`)."""
         arrays = {name: np.ascontiguousarray(_as_traced(t).cpu().numpy()) for name, t in inputs.items()}
-        request = self._request_for(tuple((name, a.shape) for name, a in arrays.items()))
+        request = self._request_for(tuple((name, a.shape) for name, a in arrays.items()), fast)
         request.start_async(arrays)
         while True:  # the token first: a cancel that came before the call stops it as well
             if cancel is not None and cancel.cancelled:
@@ -95,20 +106,24 @@ class ConvertedModel:
         count = len(self._compiled[1].outputs)
         return tuple(torch.from_numpy(request.get_output_tensor(i).data.copy()) for i in range(count))
 
-    def _request_for(self, shapes: tuple):
-        if self._compiled is None or self._compiled[0] != shapes:
+    def _request_for(self, shapes: tuple, fast: bool):
+        if self._compiled is None or self._compiled[0] != (shapes, fast):
             self._compiled = None  # free the previous shape's copy first
             self._request = None
             if self._model is None:
                 self._model = self._core.read_model(self.folder / "model.xml")
+                shutil.rmtree(self.folder / "compiled", ignore_errors=True)  # earlier versions' blobs, for any precision
             model = self._model.clone()
             model.reshape({name: list(shape) for name, shape in shapes})
             start = time.perf_counter()
-            config = COMPILE_CONFIG | {"CACHE_DIR": str(self.folder / "compiled")}
+            config = FAST_CONFIG if fast else EXACT_CONFIG
+            if self._device != "CPU":
+                config = config | {"CACHE_DIR": str(self.folder / f"compiled-{'fast' if fast else 'f32'}")}
             compiled = self._core.compile_model(model, self._device, config)
-            log.info("OpenVINO: compiled %s for %s on %s in %.1f s", self.folder.name, shapes, self._device,
-                     time.perf_counter() - start)
-            self._compiled = (shapes, compiled)
+            self.precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            log.info("OpenVINO: compiled %s for %s on %s in %s in %.1f s", self.folder.name, shapes, self._device,
+                     self.precision, time.perf_counter() - start)
+            self._compiled = ((shapes, fast), compiled)
             self.compiles += 1
         if self._request is None:
             self._request = self._compiled[1].create_infer_request()
@@ -122,9 +137,12 @@ def _as_traced(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def converted_size(graph: Callable[[], torch.nn.Module]) -> int:
-    """About the bytes a conversion puts on disk: the fp32 IR, and a compiled blob about as large."""
+    """About the bytes a conversion puts on disk: the fp32 IR (on a GPU a compiled blob about as large comes with
+    each size and precision)."""
     module = graph()
-    return 2 * 4 * sum(t.numel() for t in list(module.parameters()) + list(module.buffers()))
+    return 4 * sum(t.numel() for t in list(module.parameters()) + list(module.buffers()))
+
+
 def _compressed_int8(model):
     import nncf
 
