@@ -118,6 +118,7 @@ def run(steps: int = 20, size: int = 512, model: Path | None = None, tiny: bool 
             row["ratio"] = row["wall_s"] / base["wall_s"]
             row["round_ratios"] = []
         row["max_diff"] = int(np.abs(row["pixels"] - base["pixels"]).max())
+    for row in rows.values():
         if row["name"] in full:
             against = rows[full[row["name"]]]
             row["vs_full"] = (row["wall_s"] / against["wall_s"], int(np.abs(row["pixels"] - against["pixels"]).max()))
