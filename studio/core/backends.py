@@ -15,9 +15,10 @@ TORCH = "torch"
 OPENVINO = "openvino"
 BACKENDS = (TORCH, OPENVINO)
 OPENVINO_INSTALL = "Engine › Install OpenVINO… in the window, or `studio setup --openvino`"
-# The size limit of OpenVINO's converted models on disk (GB; 0: none). One SD 1.5 set (UNet, VAE, text encoder,
-# each with a compiled blob for one size) takes about 9 GB and an SDXL one about 28 GB: 20 GB keeps two SD 1.5
-# model or LoRA sets, so switching between two does not convert again, and evicts past that.
+# The size limit of OpenVINO's converted models on disk (GB; 0: none). One SD 1.5 set (UNet, VAE, text encoder)
+# takes about 4 GB and an SDXL one about 14 GB (on a GPU, compiled blobs about as large come with each size and
+# precision): 20 GB keeps four SD 1.5 model or LoRA sets, or an SDXL and an SD 1.5 one, so switching between them
+# does not convert again, and evicts past that.
 DEFAULT_OPENVINO_CACHE_GB = 20.0
 FP32 = "fp32"
 INT8 = "int8"
