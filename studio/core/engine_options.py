@@ -6,7 +6,7 @@ weights change pixels, so both are off by default and each picture made with the
 
 from dataclasses import dataclass
 
-from studio.core.backends import FP32, TORCH
+from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB, FP32, TORCH
 
 
 @dataclass(frozen=True)
@@ -14,3 +14,4 @@ class EngineOptions:
     backend: str = TORCH  # "torch" or "openvino"
     draft_decode: bool = False  # the final decode by the tiny autoencoder (TAESD) instead of the VAE
     openvino_weights: str = FP32  # "fp32" or "int8" (NNCF weight compression), for the OpenVINO backend
+    openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB  # the converted models' size limit on disk (0: none)
