@@ -193,17 +193,21 @@ def test_each_set_of_embeddings_is_its_own_conversion_with_pytorchs_pixels(ov_en
 
 def test_the_cache_limit_evicts_the_least_recently_used_conversion_never_this_runs(tiny_sd_dir, sd_engine, tmp_path,
                                                                                    monkeypatch):
+    """The limit set on the running engine (Engine › OpenVINO cache limit…) is the next conversion's."""
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path))  # a cache of its own: it is emptied below
     cache = tmp_path / "cache" / "openvino"
-    unlimited = _engine(tiny_sd_dir, "openvino")
-    unlimited.generate(_request())  # converts the UNet, the VAE decoder and the text encoder
-    before = {path.name for path in cache.iterdir()}
-    # A fresh pipe's shapes (the shared engines may hold LoRA layers): for the UNet and the text encoder.
-    kohya_lora(unlimited._loaded.pipe, models_dir() / "loras" / "inked.safetensors", scale=0.5)
-    tagged = _request(prompt="a lighthouse at dusk <lora:inked:0.8>")
+    engine = _engine(tiny_sd_dir, "openvino", cache_gb=100)
     notices: list[str] = []
+    engine.generate(_request(), on_notice=notices.append)  # converts the UNet, the VAE decoder and the text encoder
+    before = {path.name for path in cache.iterdir()}
+    assert {name.split("-")[0] for name in before} == {"unet", "text_encoder", "vae_decoder"}
+    assert not any(n.startswith("Removed") for n in notices)  # well under 100 GB
+    # A fresh pipe's shapes (the shared engines may hold LoRA layers): for the UNet and the text encoder.
+    kohya_lora(engine._loaded.pipe, models_dir() / "loras" / "inked.safetensors", scale=0.5)
+    tagged = _request(prompt="a lighthouse at dusk <lora:inked:0.8>")
+    notices.clear()
 
-    engine = _engine(tiny_sd_dir, "openvino", cache_gb=1e-9)  # 1 byte: anything not in use goes
+    engine.openvino_cache_gb = 1e-9  # 1 byte: anything not in use goes
     ours = _pixels(engine.generate(tagged, on_notice=notices.append))
 
     after = {path.name for path in cache.iterdir()}

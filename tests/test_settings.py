@@ -68,6 +68,16 @@ def test_fields_of_the_wrong_type_get_their_defaults_and_the_rest_is_kept():
     assert s.recent_models == [] and s.splitter_sizes == [200, 800]
 
 
+@pytest.mark.parametrize("damage", ["NaN", "Infinity", "-Infinity", '"lots"', "true"])
+def test_a_damaged_cache_limit_gets_its_default_and_the_rest_is_kept(damage):
+    # NaN and Infinity are what Python's json writes for such floats, and reads back.
+    settings_path().write_text(f'{{"version": 1, "openvino_cache_gb": {damage}, "cfg_scale": {damage}, "steps": 9}}')
+    loaded = load_settings()
+    assert loaded.notice is None
+    s = loaded.settings
+    assert (s.openvino_cache_gb, s.cfg_scale, s.steps) == (Settings().openvino_cache_gb, Settings().cfg_scale, 9)
+
+
 def test_older_schemas_are_migrated_step_by_step(monkeypatch):
     monkeypatch.setattr(settings_module, "SCHEMA_VERSION", 3)
     monkeypatch.setattr(settings_module, "MIGRATIONS", {

@@ -9,11 +9,12 @@ a link is removed as a link, never followed, and hidden names (conversions still
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+
+from studio.core.disk_usage import folder_size
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def entries(root: Path) -> list[CacheEntry]:
         children = [child for child in root.iterdir() if not child.name.startswith(".")]
     except FileNotFoundError:
         return []
-    found = [CacheEntry(child, _size(child), _last_use(child)) for child in children]
+    found = [CacheEntry(child, folder_size(child, follow_links=False), _last_use(child)) for child in children]
     return sorted(found, key=lambda entry: entry.used)
 
 
@@ -80,19 +81,6 @@ def _remove(path: Path) -> bool:
         return False
     log.info("Removed %s from the cache", path)
     return True
-
-
-def _size(path: Path) -> int:
-    if path.is_symlink() or not path.is_dir():
-        return path.lstat().st_size
-    total = 0
-    for folder, _dirs, files in os.walk(path):  # does not follow links
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def _last_use(path: Path) -> float:

@@ -7,7 +7,7 @@ picture made with them says so in its recipe.
 
 from dataclasses import dataclass
 
-from studio.core.backends import FP32, TORCH
+from studio.core.backends import DEFAULT_OPENVINO_CACHE_GB, FP32, TORCH
 
 
 @dataclass(frozen=True)
@@ -16,3 +16,4 @@ class EngineOptions:
     draft_decode: bool = False  # the final decode by the tiny autoencoder (TAESD) instead of the VAE
     openvino_weights: str = FP32  # "fp32" or "int8" (NNCF weight compression), for the OpenVINO backend
     openvino_precision: str = FP32  # "fp32" or "fast" (bf16/fp16 where the hardware has it), for OpenVINO
+    openvino_cache_gb: float = DEFAULT_OPENVINO_CACHE_GB  # the converted models' size limit on disk (0: none)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.disk_usage import folder_size
 from studio.core.downloads import PART_SUFFIX
 from studio.core.errors import StudioError
 from studio.core.fewstep import Detection, detect, detect_source
@@ -80,8 +81,9 @@ def read_entry(path: Path, folder: LibraryFolder) -> ModelEntry | None:
     relative = path.relative_to(folder.path)
     name = relative.as_posix() if path.is_dir() else relative.with_suffix("").as_posix()
     if path.is_dir():
-        return ModelEntry(ModelKind.CHECKPOINT, name, path, _diffusers_family(path), _folder_size(path),
-                          path.stat().st_mtime_ns, _preview(path), fewstep=detect_source(str(path)))
+        return ModelEntry(ModelKind.CHECKPOINT, name, path, _diffusers_family(path),
+                          folder_size(path, follow_links=True), path.stat().st_mtime_ns, _preview(path),
+                          fewstep=detect_source(str(path)))
     stat = path.stat()
     facts = _FACTS.get(path, stat, folder.kind, lambda: _header_facts(path, folder.kind))
     if facts is None:
@@ -222,14 +224,3 @@ def _diffusers_family(folder: Path) -> ModelFamily | None:
         return ModelFamily.SD2 if unet.get("use_linear_projection") else ModelFamily.SD1
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def _folder_size(folder: Path) -> int:
-    total = 0
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total

@@ -33,6 +33,11 @@ def cache_dir() -> Path:
     return _subdir("cache")
 
 
+def openvino_cache_dir() -> Path:
+    """OpenVINO's converted models (made by the backend with its first conversion, not here)."""
+    return cache_dir() / "openvino"
+
+
 def models_dir() -> Path:
     """User-managed models (checkpoints, diffusers folders, optional preview decoders)."""
     return _subdir("models")

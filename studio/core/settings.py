@@ -1,12 +1,14 @@
 """User settings: a versioned JSON file under the app's root folder.
 
 Reading never fails: a damaged file is moved aside (kept for inspection) and the defaults are used, with a
-notice for the user; a field of the wrong type falls back to its own default and the rest is kept. Files
-written by older versions are upgraded step by step through :data:`MIGRATIONS`.
+notice for the user; a field of the wrong type (or a number that is not finite: JSON's NaN, Infinity) falls back to
+its own default and the rest is kept. Files written by older versions are upgraded step by step through
+:data:`MIGRATIONS`.
 """
 
 import json
 import logging
+import math
 import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -146,5 +148,5 @@ def _valid(value: Any, kind: Any) -> bool:
     if isinstance(value, bool) or kind is bool:
         return type(value) is kind  # bool is an int in Python, but not a valid seed or a valid flag value
     if kind is float:
-        return isinstance(value, (int, float))
+        return isinstance(value, (int, float)) and math.isfinite(value)
     return isinstance(value, kind)

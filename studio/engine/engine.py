@@ -99,6 +99,18 @@ class Engine:
         self._backend = check_backend(name)
 
     @property
+    def openvino_cache_gb(self) -> float:
+        """The size limit of OpenVINO's converted models on disk (0: none); a running backend's too, from its next
+        conversion on."""
+        return self._openvino_cache_gb
+
+    @openvino_cache_gb.setter
+    def openvino_cache_gb(self, gb: float) -> None:
+        self._openvino_cache_gb = gb
+        if isinstance(self._openvino, openvino_backend.OpenVinoBackend):
+            self._openvino.cache_limit = int(gb * 1e9)
+
+    @property
     def memory_plan(self) -> str:
         """The user's choice of memory plan, applied from the next load."""
         return self._memory_plan

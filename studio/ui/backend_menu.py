@@ -13,6 +13,7 @@ from studio.core.engine_options import EngineOptions
 from studio.core.paths import models_dir
 from studio.core.settings import Settings
 from studio.setup.openvino_install import DOWNLOAD_MB, install_openvino
+from studio.ui.openvino_cache_dialog import OpenVinoCacheDialog
 from studio.ui.openvino_dialog import OpenVinoDialog
 
 OFFER = "This model runs on the CPU: Engine > Run with OpenVINO makes each step about twice as fast, same pictures."
@@ -40,6 +41,8 @@ class BackendMenu:
         self.menu.addAction(self.openvino_action)
         self.int8_action = self._checkable(window, "OpenVINO with &int8 weights (NNCF)", "openvinoInt8Action")
         self.fast_action = self._checkable(window, "OpenVINO in &fast precision (bf16/fp16)", "openvinoFastAction")
+        self.cache_action = self.menu.addAction("OpenVINO &cache limit…", lambda: OpenVinoCacheDialog(
+            settings, lambda: self._set_options(self._options()), window).open())
         self.menu.addSeparator()
         self.draft_action = self._checkable(
             window, "&Draft decode with the tiny autoencoder (TAESD)", "draftDecodeAction",
@@ -113,7 +116,8 @@ class BackendMenu:
         return EngineOptions(backend=OPENVINO if self.openvino_action.isChecked() else TORCH,
                              draft_decode=self.draft_action.isChecked(),
                              openvino_weights=INT8 if self.int8_action.isChecked() else FP32,
-                             openvino_precision=FAST if self.fast_action.isChecked() else FP32)
+                             openvino_precision=FAST if self.fast_action.isChecked() else FP32,
+                             openvino_cache_gb=self._settings.openvino_cache_gb)
 
     def _triggered(self) -> None:
         if not self.openvino_action.isCheckable():

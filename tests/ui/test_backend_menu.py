@@ -1,20 +1,22 @@
 """The Engine menu: OpenVINO as a setting the engine follows, offered once on the CPU; without OpenVINO installed
 the window starts and generates with PyTorch, and the item is "Install OpenVINO…": progress, cancel, a failure in
 one sentence, then the item is the checkable choice and the dialog offers to switch, with no restart. Draft decoding
-and int8 weights are kept as settings and recorded in the pictures."""
+and int8 weights are kept as settings and recorded in the pictures. The OpenVINO cache limit's dialog shows the
+limit and the cache folder's size, and OK keeps it and gives it to the engine, Cancel changes nothing."""
 
 import sys
 
 import pytest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
 from studio.core.backends import INT8_INSTALL
 from studio.core.errors import StudioError
 from studio.core.metadata import read_recipe
-from studio.core.paths import models_dir, outputs_dir
-from studio.core.settings import Settings, load_settings, save_settings
+from studio.core.paths import models_dir, openvino_cache_dir, outputs_dir
+from studio.core.settings import Settings, load_settings, save_settings, settings_path
 from studio.setup.installer import DOWNLOADING, Progress
 from studio.ui.backend_menu import INSTALL_TEXT, RUN_TEXT
+from studio.ui.openvino_cache_dialog import NO_LIMIT, OpenVinoCacheDialog
 from tests.tiny_models import save_tiny_taesd
 from tests.ui.conftest import TIMEOUT, wait_idle, wait_ready
 from tests.ui.scripted_install import WAIT_FOR_CANCEL, ScriptedInstall
@@ -164,3 +166,43 @@ def test_without_nncf_int8_weights_are_greyed_out_with_what_to_install(open_wind
     qtbot.waitUntil(lambda: _engine(window).openvino_weights == "fp32")
     window.close()
     assert load_settings().settings.openvino_weights == "int8"  # kept, for when it is installed
+
+
+def _open_cache_dialog(window) -> OpenVinoCacheDialog:
+    window.backend_menu.cache_action.trigger()
+    (dialog,) = [d for d in window.findChildren(OpenVinoCacheDialog) if d.isVisible()]  # a closed one goes later
+    return dialog
+
+
+def test_the_cache_limit_dialog_shows_the_limit_and_the_size_ok_keeps_it_for_the_engine_cancel_does_nothing(
+        open_window, tiny_sd_dir, qtbot):
+    save_settings(Settings(openvino_cache_gb=12.5))
+    converted = openvino_cache_dir() / "unet-0123"  # 2.5 MB of converted models, a level down too
+    (converted / "compiled").mkdir(parents=True)
+    (converted / "openvino_model.bin").write_bytes(b"w" * 2_000_000)
+    (converted / "compiled" / "42.blob").write_bytes(b"b" * 500_000)
+    window = open_window(str(tiny_sd_dir))
+    wait_ready(qtbot, window)
+    engine = _engine(window)
+    assert engine.openvino_cache_gb == 12.5
+
+    dialog = _open_cache_dialog(window)
+    assert dialog.limit_spin.value() == 12.5 and dialog.folder_label.text() == str(openvino_cache_dir())
+    qtbot.waitUntil(lambda: dialog.size_label.text() == "2.5 MB", timeout=TIMEOUT)
+    dialog.limit_spin.setValue(0)
+    assert dialog.limit_spin.text() == NO_LIMIT
+    saved = settings_path().read_bytes()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert not dialog.isVisible() and settings_path().read_bytes() == saved
+    assert window.settings.openvino_cache_gb == 12.5 and engine.openvino_cache_gb == 12.5
+
+    dialog = _open_cache_dialog(window)
+    assert dialog.limit_spin.value() == 12.5
+    dialog.limit_spin.setValue(3.5)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert not dialog.isVisible() and load_settings().settings.openvino_cache_gb == 3.5  # saved at once
+    qtbot.waitUntil(lambda: engine.openvino_cache_gb == 3.5, timeout=TIMEOUT)  # from the next generation on
+
+    window.backend_menu.draft_action.setChecked(True)  # another Engine menu choice keeps the limit
+    qtbot.waitUntil(lambda: engine.draft_decode, timeout=TIMEOUT)
+    assert engine.openvino_cache_gb == 3.5

@@ -4,6 +4,7 @@ window (paused, with their canvas snapshots), and a failing job is marked failed
 
 import shutil
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QImage
 
@@ -149,52 +150,47 @@ def test_run_n_times_queues_n_jobs_with_successive_seeds(tiny_window, qtbot):
     assert [recipe.seed for recipe in saved_recipes()] == [100, 101, 102, 103, 104, 105]
 
 
-def _close_with_jobs_waiting(window, model_name):
-    window.params.steps_spin.setValue(2)
-    queue_job(window, f"one with {model_name}")
-    queue_job(window, f"two with {model_name}")
-    queue_job(window, f"three with {model_name}")
-    window.close()
-
-
-def test_a_job_runs_with_the_model_it_was_queued_with(open_window, tiny_sd_dir, tmp_path, qtbot):
-    first = tmp_path / "first-model"
-    shutil.copytree(tiny_sd_dir, first)
-    window = open_window(str(first))
+@pytest.fixture
+def restored_jobs_of_another_model(open_window, tiny_sd_dir, tmp_path, qtbot):
+    """Three jobs queued with a copy of the tiny model (``queued-model``) in a window closed before they ran, and the
+    window opened again on the tiny model itself: (the copy, the new window), with the jobs restored paused (their
+    model is loaded when they are resumed)."""
+    queued = tmp_path / "queued-model"
+    shutil.copytree(tiny_sd_dir, queued)
+    window = open_window(str(queued))
     wait_ready(qtbot, window)
     window.params.set_size(64, 64)
-    _close_with_jobs_waiting(window, "first")
-
+    window.params.steps_spin.setValue(2)
+    for prompt in ("one", "two", "three"):
+        queue_job(window, prompt)
+    window.close()
     again = open_window(str(tiny_sd_dir))  # another model now
     wait_ready(qtbot, again)
+    return queued, again
+
+
+def test_a_job_runs_with_the_model_it_was_queued_with(restored_jobs_of_another_model, qtbot):
+    queued, again = restored_jobs_of_another_model
     jobs = again.queue.jobs
-    assert jobs and all(job.model == str(first) for job in jobs)
-    assert "Model: first-model" in again.queue_panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert jobs and all(job.model == str(queued) for job in jobs)
+    assert "Model: queued-model" in again.queue_panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     already = len(saved_recipes())
     again.queue_panel.pause_button.click()  # resume: the queue loads the jobs' model first
     wait_drained(qtbot, again)
     recipes = saved_recipes()[already:]
-    assert len(recipes) == len(jobs) and {recipe.model for recipe in recipes} == {"first-model"}
-    assert again.session.model_source == str(first) and again.generate_button.isEnabled()
+    assert len(recipes) == len(jobs) and {recipe.model for recipe in recipes} == {"queued-model"}
+    assert again.session.model_source == str(queued) and again.generate_button.isEnabled()
 
 
-def test_a_job_whose_model_is_gone_fails_with_a_sentence_and_the_model_in_use_stays(open_window, tiny_sd_dir,
-                                                                                    tmp_path, qtbot):
-    doomed = tmp_path / "doomed-model"
-    shutil.copytree(tiny_sd_dir, doomed)
-    window = open_window(str(doomed))
-    wait_ready(qtbot, window)
-    window.params.set_size(64, 64)
-    _close_with_jobs_waiting(window, "doomed")
-    shutil.rmtree(doomed)
-
-    again = open_window(str(tiny_sd_dir))
-    wait_ready(qtbot, again)
+def test_a_job_whose_model_is_gone_fails_with_a_sentence_and_the_model_in_use_stays(restored_jobs_of_another_model,
+                                                                                    tiny_sd_dir, qtbot):
+    queued, again = restored_jobs_of_another_model
+    shutil.rmtree(queued)
     waiting = len(again.queue.jobs)
     already = len(saved_recipes())
     again.queue_panel.pause_button.click()
     wait_drained(qtbot, again)
     assert len(again.queue.jobs) == waiting and len(saved_recipes()) == already  # each failed, none ran elsewhere
-    assert all(job.failure == "Its model (doomed-model) could not be loaded." for job in again.queue.jobs)
+    assert all(job.failure == "Its model (queued-model) could not be loaded." for job in again.queue.jobs)
     qtbot.waitUntil(lambda: again.generate_button.isEnabled(), timeout=DRAIN_TIMEOUT)
     assert again.session.model_source == str(tiny_sd_dir)

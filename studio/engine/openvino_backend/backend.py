@@ -36,7 +36,7 @@ from studio.core import conversion_cache
 from studio.core.backends import FAST, FP32, INT8, INT8_INSTALL, OPENVINO_INSTALL, nncf_installed, openvino_installed
 from studio.core.cancel import CancelToken
 from studio.core.downloads import describe_size
-from studio.core.paths import cache_dir
+from studio.core.paths import openvino_cache_dir
 from studio.engine.devices import DeviceChoice
 from studio.engine.interrupt import Interrupted
 from studio.engine.openvino_backend.converted import ConvertedModel, converted_size, memory_short_for_conversion
@@ -61,7 +61,7 @@ def start(device: DeviceChoice, cache_limit: int) -> OpenVinoBackend | Unavailab
         return Unavailable(f"OpenVINO is for machines without CUDA or MPS; this run uses PyTorch on {device.device}.")
     if not openvino_installed():
         return Unavailable(f"OpenVINO is not installed ({OPENVINO_INSTALL}); this run uses PyTorch.")
-    return OpenVinoBackend(cache_dir() / "openvino", cache_limit)
+    return OpenVinoBackend(openvino_cache_dir(), cache_limit)
 
 
 @dataclass
@@ -202,7 +202,7 @@ class OpenVinoBackend:
                      self.cache_limit)
             notice(f"Removed {len(removed)} converted model{'s' if len(removed) > 1 else ''} not used lately from "
                    f"the OpenVINO cache ({freed}) to keep it under {describe_size(self.cache_limit)} "
-                   "(the openvino_cache_gb setting).")
+                   "(Engine › OpenVINO cache limit… in the window: the openvino_cache_gb setting).")
 
     def _model(self, part: str, key: str, graph, int8: bool) -> ConvertedModel:
         held = self._models.get(part)
