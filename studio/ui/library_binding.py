@@ -21,7 +21,7 @@ from studio.ui.vae_picker import VaePicker
 
 class LibraryBinding:
     def __init__(self, window: QMainWindow, before: QMenu, library: ModelLibrary, vae_picker: VaePicker) -> None:
-        """The Models menu goes in front of ``before`` (Help stays the last menu)."""
+        """The Models menu goes in front of ``before`` (the View menu: View and Help stay the last two)."""
         self._window = window
         self._library = library
         self._vae_picker = vae_picker

@@ -1,20 +1,22 @@
 """What looking at the window under Xvfb found (scripted engine): the menu bar's order, the Engine menu's
-explanations on hover, and every control inside the window at 1024x700."""
+explanations on hover, and the History and Queue docks at 1024x700."""
 
 import sys
 
-from PySide6.QtCore import QEvent, QPoint
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QStyle, QStyleOptionComboBox, QToolTip
 
 from studio.core.backends import INT8_INSTALL
+from studio.core.queue_store import QueueStore, StoredJob
+from studio.core.request import GenerationRequest
 from tests.ui.fakes import FakeEngine
 
 
-def test_help_is_the_last_menu(open_window):
+def test_help_is_the_last_menu_and_view_before_it(open_window):
     window = open_window(make_engine=FakeEngine, show=False)
     titles = [action.text() for action in window.menuBar().actions()]
-    assert titles == ["&File", "&Edit", "E&ngine", "&View", "&Models", "&Help"]
+    assert titles == ["&File", "&Edit", "E&ngine", "&Models", "&View", "&Help"]
 
 
 def test_a_greyed_out_engine_item_says_on_hover_what_to_install(open_window, qtbot, monkeypatch):
@@ -38,11 +40,29 @@ def _text_room(combo: QComboBox) -> int:
 
 
 def test_at_1024x700_the_history_filters_show_their_whole_texts(open_window, qtbot):
+    panel = _small_window(open_window, qtbot).history_binding.panel
+    for combo in (panel.mode_filter, panel.date_filter):
+        widest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
+        assert widest <= _text_room(combo), combo.objectName()
+
+
+def _small_window(open_window, qtbot):
     window = open_window(make_engine=FakeEngine, show=False)
     window.resize(1024, 700)
     window.show()
     qtbot.waitUntil(lambda: window.width() == 1024)
-    panel = window.history_binding.panel
-    for combo in (panel.mode_filter, panel.date_filter):
-        widest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
-        assert widest <= _text_room(combo), combo.objectName()
+    return window
+
+
+def test_at_1024x700_queued_jobs_fit_the_queue_dock_without_scrolling_sideways(open_window, qtbot):
+    request = GenerationRequest(prompt="a lighthouse on a cliff at dusk, storm clouds", width=64, height=64)
+    QueueStore().save([StoredJob(f"{i:012x}", request) for i in range(2)])  # they come back, paused
+    window = _small_window(open_window, qtbot)
+    dock, view = window.queue_panel, window.queue_panel.view
+    assert dock.isVisible() and view.model().rowCount() == 2
+    narrowest = window.history_binding.dock.minimumSizeHint().width()  # the docks share their column
+    window.resizeDocks([dock], [narrowest], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: dock.width() < 220)
+    qtbot.waitUntil(lambda: view.visualRect(view.model().index(0)).isValid())
+    assert not view.horizontalScrollBar().isVisible()
+    assert view.visualRect(view.model().index(0)).right() < view.viewport().width()
