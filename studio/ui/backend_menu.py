@@ -34,6 +34,7 @@ class BackendMenu:
         self.install = install_openvino  # install(on_progress=..., cancel=...) -> version; tests script it
         self.dialog: OpenVinoDialog | None = None  # the last one opened
         self.menu = QMenu("E&ngine", window, objectName="engineMenu")
+        self.menu.setToolTipsVisible(True)  # the tips say what an item needs (NNCF, TAESD) and where it goes
         window.menuBar().insertMenu(before.menuAction(), self.menu)
         self.openvino_action = QAction(window, objectName="openvinoAction")
         self.openvino_action.toggled.connect(self._toggled)

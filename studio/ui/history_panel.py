@@ -73,20 +73,20 @@ class HistoryPanel(QWidget):
         self._entries_changed(history.entries)
 
     def _lay_out(self) -> None:
-        filters = QHBoxLayout()
-        filters.setContentsMargins(0, 0, 0, 0)
+        search = QHBoxLayout()
+        search.setContentsMargins(0, 0, 0, 0)
+        search.addWidget(self.search, 1)
+        search.addWidget(self.favourites_only)
         for combo in (self.model_filter, self.mode_filter, self.date_filter):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(3)  # the dock may be narrow: the lists open at full width
-        filters.addWidget(self.mode_filter, 1)
-        filters.addWidget(self.date_filter, 1)
-        filters.addWidget(self.favourites_only)
         self.view.setMinimumWidth(self.view.gridSize().width() + 24)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.search)
-        layout.addWidget(self.model_filter)
-        layout.addLayout(filters)
+        layout.addLayout(search)
+        # One filter a row: side by side, a dock one thumbnail wide cut their texts ("Any mo", "Any tim").
+        for combo in (self.model_filter, self.mode_filter, self.date_filter):
+            layout.addWidget(combo)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.count_label)
 

@@ -7,7 +7,7 @@ the picker out), and this binding connects them to the session, the prompt and t
 from __future__ import annotations
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMainWindow
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from studio.core.model_folders import ModelKind, layout_folders
 from studio.core.settings import save_settings
@@ -20,12 +20,14 @@ from studio.ui.vae_picker import VaePicker
 
 
 class LibraryBinding:
-    def __init__(self, window: QMainWindow, library: ModelLibrary, vae_picker: VaePicker) -> None:
+    def __init__(self, window: QMainWindow, before: QMenu, library: ModelLibrary, vae_picker: VaePicker) -> None:
+        """The Models menu goes in front of ``before`` (the View menu: View and Help stay the last two)."""
         self._window = window
         self._library = library
         self._vae_picker = vae_picker
         self.browser: ModelBrowser | None = None
-        menu = window.menuBar().addMenu("&Models")
+        menu = QMenu("&Models", window, objectName="modelsMenu")
+        window.menuBar().insertMenu(before.menuAction(), menu)
         self.browser_action = QAction("Model &library…", window, objectName="modelLibraryAction")
         self.browser_action.setShortcut("Ctrl+Shift+L")
         self.browser_action.triggered.connect(self.show_browser)

@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.history_binding = HistoryBinding(self)
         self.view_menu = add_view_menu(self, self.menus.help_menu, [self.history_binding.dock, self.queue_panel])
-        self.library_binding = LibraryBinding(self, self.library, self.vae_picker)
+        self.library_binding = LibraryBinding(self, self.view_menu, self.library, self.vae_picker)
         self._load_settings(settings)
         self.fewstep_binding = FewStepBinding(self)  # after the settings: it shows a preset they hold
         self.keeper = keep_workspace(workspace, self.canvas, self.prompts, self.image_panel, self, self.control_panel,

@@ -15,7 +15,9 @@ FAILED_COLOUR = QColor(220, 90, 80)
 
 class QueueDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802 - Qt override
-        return QSize(240, THUMB + 2 * PAD)
+        # No width of its own: a list view's rows take the viewport's width, and the texts are elided to it. A
+        # wider hint scrolled the one-thumbnail-wide dock sideways and cut the texts at its edge.
+        return QSize(THUMB + 2 * PAD, THUMB + 2 * PAD)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         job = index.data(JOB_ROLE)

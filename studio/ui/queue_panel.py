@@ -32,6 +32,7 @@ class QueuePanel(QDockWidget):
         self.view = QListView(objectName="queueView")
         self.view.setModel(self.model)
         self.view.setItemDelegate(QueueDelegate(self.view))
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the rows elide their texts
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.view.setDefaultDropAction(Qt.DropAction.MoveAction)
