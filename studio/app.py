@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from studio import cli
+from studio.core import allocator
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def run_gui(model: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    allocator.keep_freed_blocks()  # before any thread allocates: the engine thread then shares the main heap
     if argv and argv[0] in cli.COMMANDS:
         return cli.main(argv)
     args = build_parser().parse_args(argv)

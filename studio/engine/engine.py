@@ -12,6 +12,7 @@ from PIL import Image
 
 from studio import __version__
 from studio.core import mask as maskmath
+from studio.core import allocator
 from studio.core.backends import (DEFAULT_OPENVINO_CACHE_GB, FP32, OPENVINO, TORCH, check_backend,
                                   check_openvino_precision, check_openvino_weights)
 from studio.core import control_store
@@ -379,6 +380,7 @@ class Engine:
         finally:
             capture.restore()
             self._placement.release()
+            allocator.release_freed_blocks()
         how = dict(decoder="TAESD" if draft is not None else "",
                    openvino_weights=backend.weights if backend is not None else "",
                    openvino_precision=backend.precision if backend is not None else "")
