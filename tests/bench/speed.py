@@ -99,7 +99,7 @@ def run(steps: int = 20, size: int = 512, model: Path | None = None, tiny: bool 
     rows: dict[str, dict] = {}
     for round_index, batch in enumerate([first] + [steady] * rounds):
         for name, command in batch:
-            out = work / f"{len(rows)}-{round_index}.png"
+            out = work / f"{round_index}-{name}.png"
             command = command + ([str(out)] if command is diffusers else ["--out", str(out)])
             wall, rss, stderr = _measure(command, env)
             row = rows.setdefault(name, dict(name=name, walls=[], peak_rss_gb=0.0, converted=False))
@@ -111,6 +111,7 @@ def run(steps: int = 20, size: int = 512, model: Path | None = None, tiny: bool 
     base = rows["diffusers script"]
     for row in rows.values():
         row["wall_s"] = sum(row["walls"]) / len(row["walls"])
+    for row in rows.values():
         if len(row["walls"]) == len(base["walls"]):  # the steady rows: against diffusers' own rounds
             row["ratio"] = sum(row["walls"]) / sum(base["walls"])
             row["round_ratios"] = [mine / theirs for mine, theirs in zip(row["walls"], base["walls"])]
