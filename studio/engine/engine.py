@@ -313,9 +313,9 @@ class Engine:
                   on_step: StepHandler | None, cancel: CancelToken, notice: NoticeHandler, controlnets: list,
                   draft: TinyAutoencoder | None = None):
         """One diffusers call: its images (or latents, for a latent upscaler next), its step count, and the recipe
-        fields for how it ran (``decoder``, ``openvino_weights``, ``openvino_precision``; "" where it ran as it
-        comes). With ``draft`` the
-        final latents are decoded by that tiny autoencoder instead of the VAE."""
+        fields for how it ran (``decoder``, and OpenVINO's ``openvino_weights`` and ``openvino_precision``; "" where
+        it ran as it comes). With ``draft`` the final latents are decoded by that tiny autoencoder instead of the
+        VAE."""
         request = step.request
         self._placement.ensure()  # after this run's LoRAs and image prompt were loaded
         pipe = self._pipeline(step.mode, controlnets)
@@ -381,9 +381,7 @@ class Engine:
             capture.restore()
             self._placement.release()
             allocator.release_freed_blocks()
-        how = dict(decoder="TAESD" if draft is not None else "",
-                   openvino_weights=backend.weights if backend is not None else "",
-                   openvino_precision=backend.precision if backend is not None else "")
+        how = dict(decoder="TAESD" if draft is not None else "", **(backend.recipe_fields() if backend else {}))
         return images, pipe.num_timesteps, how
 
     def _backend_run(self, pipe, cancel: CancelToken, notice: NoticeHandler):

@@ -1,4 +1,4 @@
-"""Installing OpenVINO (the optional backend: the UNet and VAE about twice as fast on a CPU) with the set-up's uv
+"""Installing OpenVINO (the optional backend for CPUs and Intel GPUs) with the set-up's uv
 machinery: the ``openvino`` extra as pyproject.toml pins it, into the app's environment, with progress and cancel,
 then a check in a fresh interpreter. The first-run set-up offers it on machines whose build is the CPU one; the
 window's Engine menu and ``studio setup --openvino`` install it later.

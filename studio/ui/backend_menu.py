@@ -8,7 +8,8 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from studio.core.backends import FAST, FP32, INT8, INT8_INSTALL, OPENVINO, TORCH, nncf_installed, openvino_installed
+from studio.core.backends import (FAST, FP32, INT8, INT8_INSTALL, OPENVINO, OPENVINO_GAIN, TORCH, nncf_installed,
+                                  openvino_installed)
 from studio.core.engine_options import EngineOptions
 from studio.core.paths import models_dir
 from studio.core.settings import Settings
@@ -16,8 +17,8 @@ from studio.setup.openvino_install import DOWNLOAD_MB, install_openvino
 from studio.ui.openvino_cache_dialog import OpenVinoCacheDialog
 from studio.ui.openvino_dialog import OpenVinoDialog
 
-OFFER = "This model runs on the CPU: Engine > Run with OpenVINO makes each step about twice as fast, same pictures."
-OFFER_INSTALL = ("This model runs on the CPU: OpenVINO makes each step about twice as fast, same pictures "
+OFFER = f"This model runs on the CPU: Engine > Run with OpenVINO is {OPENVINO_GAIN}."
+OFFER_INSTALL = (f"This model runs on the CPU: OpenVINO is {OPENVINO_GAIN} "
                  f"(Engine > Install OpenVINO…, about {DOWNLOAD_MB} MB).")
 RUN_TEXT = "Run with &OpenVINO (CPU, Intel GPU)"
 INSTALL_TEXT = "Install &OpenVINO…"
@@ -76,7 +77,7 @@ class BackendMenu:
         action.setCheckable(self.installed)
         action.setChecked(self.installed and self._settings.backend == OPENVINO)
         action.setText(RUN_TEXT if self.installed else INSTALL_TEXT)
-        action.setToolTip("Converts the model once, then runs each step faster on the CPU" if self.installed
+        action.setToolTip(f"Converts the model once, then runs it: {OPENVINO_GAIN}" if self.installed
                           else f"OpenVINO is not installed: this downloads it (about {DOWNLOAD_MB} MB), no restart")
         self.int8_action.setEnabled(int8_ready)
         self.int8_action.setChecked(int8_ready and self._settings.openvino_weights == INT8)

@@ -75,6 +75,10 @@ class RunRecord:
     weights: str = ""  # "int8" once a compressed model ran ("": none did, the pixels are fp32 ones)
     precision: str = ""  # "bf16"/"f16" once a model computed in it ("": all in fp32)
 
+    def recipe_fields(self) -> dict[str, str]:
+        """How the run computed, for its recipe ("": as PyTorch would)."""
+        return {"openvino_weights": self.weights, "openvino_precision": self.precision}
+
 
 class Unavailable:
     def __init__(self, reason: str) -> None:
