@@ -1,11 +1,12 @@
-"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [history] [speed] [control] [--steps N]
+"""``python -m tests.bench [engine] [gui] [prompt] [metadata] [library] [history] [speed] [control] [floor] [--steps N]
 [--size S] [--rounds R] [--files F] [--model DIR] [--tiny] [--draft] [--int8] [--channels-last]``: print
 benchmark figures.
 
 Defaults: engine 4 steps and 2 rounds; gui 2 steps and 3 launch rounds; prompt 5 rounds; library 1,000 files;
 history 10,000 files; speed (whole-process ``studio generate``, PyTorch and OpenVINO in fp32 and fast precision,
 against a diffusers script) 20 steps and 2 alternating rounds, with ``--draft``, ``--int8`` and ``--channels-last``
-rows. The GPU benchmark is its own command: ``python -m tests.bench.gpu``.
+rows; floor (the fp32 floor of a UNet call on this CPU: its FLOPs over the CPU's matrix-multiply rate). The GPU
+benchmark is its own command: ``python -m tests.bench.gpu``.
 """
 
 import argparse
@@ -17,7 +18,8 @@ from tests.bench import engine_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("which", nargs="*", default=["engine"],
-                        choices=["engine", "gui", "prompt", "metadata", "library", "history", "speed", "control"])
+                        choices=["engine", "gui", "prompt", "metadata", "library", "history", "speed", "control",
+                                 "floor"])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=None)
@@ -47,6 +49,10 @@ def main() -> None:
         from tests.bench import control_bench
 
         print(control_bench.report(control_bench.run(args.size, args.rounds or 3)), flush=True)
+    if "floor" in args.which:
+        from tests.bench import floor_bench
+
+        print(floor_bench.report(floor_bench.run(args.size)), flush=True)
     if "library" in args.which:
         from tests.bench import library_bench
 
