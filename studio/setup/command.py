@@ -9,7 +9,7 @@ import argparse
 import sys
 import threading
 
-from studio.core.backends import openvino_installed
+from studio.core.backends import OPENVINO_GAIN, openvino_installed
 from studio.core.errors import StudioError
 from studio.core.logs import setup_logging
 from studio.setup import openvino_install
@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--yes", action="store_true", help="install without asking")
     parser.add_argument("--build", help="the build to install instead of the proposed one (see --list-builds)")
     parser.add_argument("--openvino", action="store_true",
-                        help=f"also install OpenVINO, the faster backend on CPUs (about {openvino_install.DOWNLOAD_MB} "
-                             "MB), as pinned in the app's openvino extra")
+                        help=f"also install OpenVINO, {OPENVINO_GAIN} (about {openvino_install.DOWNLOAD_MB} MB), "
+                             "as pinned in the app's openvino extra")
     return parser
 
 

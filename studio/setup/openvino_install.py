@@ -34,7 +34,7 @@ print(json.dumps({"version": importlib.metadata.version("openvino"), "devices": 
 
 
 def offer_openvino(build: Build) -> bool:
-    """The set-up offers OpenVINO with a CPU build (no CUDA, ROCm or MPS: where OpenVINO is the faster backend)."""
+    """The set-up offers OpenVINO with a CPU build (no CUDA, ROCm or MPS: where OpenVINO's fast precision pays)."""
     return build.accelerator == "cpu" and not openvino_installed()
 
 

@@ -5,18 +5,15 @@ No kernel library runs a whole UNet faster than that, so it bounds what an fp32 
 import time
 
 import torch
-from diffusers import UNet2DConditionModel
 from torch.utils.flop_counter import FlopCounterMode
 
-from studio.core.model_info import ModelFamily
-from studio.engine.families import config_dir
+from tests.bench.sd15 import sd15_unet
 
 MATMUL_SIZE = 4096
 
 
 def run(size: int = 512) -> dict:
-    config = UNet2DConditionModel.load_config(config_dir(ModelFamily.SD1, False) / "unet")
-    unet = UNet2DConditionModel.from_config(config).eval()
+    unet = sd15_unet().eval()
     latent = size // 8
     inputs = (torch.randn(2, 4, latent, latent), torch.tensor([500.0, 500.0]), torch.randn(2, 77, 768))
     with torch.no_grad(), FlopCounterMode(display=False) as counter:

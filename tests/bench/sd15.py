@@ -8,12 +8,18 @@ from studio.core.model_info import ModelFamily
 from studio.engine.families import config_dir
 
 
+def sd15_unet() -> UNet2DConditionModel:
+    """The SD 1.5 UNet with random weights (from torch's current seed)."""
+    root = config_dir(ModelFamily.SD1, False)
+    return UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(root / "unet"))
+
+
 def build_sd15(folder=None) -> StableDiffusionPipeline:
     """Random weights, real shapes: what matters for speed. Saved to ``folder`` when given."""
     root = config_dir(ModelFamily.SD1, False)
     torch.manual_seed(0)
     pipe = StableDiffusionPipeline(
-        unet=UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(root / "unet")),
+        unet=sd15_unet(),
         vae=AutoencoderKL.from_config(AutoencoderKL.load_config(root / "vae")),
         text_encoder=CLIPTextModel(CLIPTextConfig.from_pretrained(root / "text_encoder")),
         tokenizer=CLIPTokenizer.from_pretrained(root / "tokenizer"),
