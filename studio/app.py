@@ -90,11 +90,12 @@ def bring_forward(window) -> None:
 def run_gui(model: str | None) -> int:
     import qasync
 
-    from studio.core.logs import setup_logging
+    from studio.core.logs import record_crashes, setup_logging
     from studio.core.paths import studio_home
     from studio.session.single_instance import SingleInstance
 
     log_path = setup_logging()
+    record_crashes()
     log.info("Starting the window (log: %s)", log_path)
     create_application()
     instance = SingleInstance(studio_home())  # one window per data folder: a second would overwrite its work

@@ -3,11 +3,13 @@
 import errno
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from studio.core import paths
+from studio.core import logs, paths
 from studio.core.logs import setup_logging
 
 log = logging.getLogger("studio.test")
@@ -78,3 +80,40 @@ def test_a_log_folder_that_cannot_be_made_is_no_reason_to_stop(studio_logging, c
     log.error("goes nowhere")
     err = capfd.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and "cannot create the log folder" in err
+
+
+CRASH = """
+from studio.core.logs import record_crashes
+import faulthandler, sys
+print(record_crashes(), flush=True)
+faulthandler._sigsegv()  # what a segfault in Qt or torch does
+"""
+
+
+def test_a_native_crash_leaves_the_stacks_in_crash_log(tmp_path):
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", CRASH], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    path = tmp_path / "logs" / "crash.log"
+    assert done.returncode != 0 and done.stdout.strip() == str(path)
+    text = path.read_text(encoding="utf-8")
+    assert "Fatal Python error: Segmentation fault" in text and 'File "<string>", line 5' in text
+
+
+def test_a_large_crash_log_is_set_aside_not_deleted(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "studio_home", lambda: tmp_path)
+    monkeypatch.setattr(logs.faulthandler, "enable", lambda **kwargs: None)  # pytest's own handler stays
+    monkeypatch.setattr(logs, "_crash_file", None)
+    old = "x" * (logs.CRASH_LOG_LIMIT + 1)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "crash.log").write_text(old)
+    assert logs.record_crashes() == tmp_path / "logs" / "crash.log"
+    logs._crash_file.close()
+    assert (tmp_path / "logs" / "crash.log.1").read_text() == old
+    assert (tmp_path / "logs" / "crash.log").read_text() == ""
+
+
+def test_no_crash_log_where_the_log_folder_cannot_be_made(caplog):
+    (paths.studio_home() / "logs").write_text("a file where the folder should be")
+    assert logs.record_crashes() is None
+    assert "Native crashes will not be recorded" in caplog.text

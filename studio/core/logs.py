@@ -5,8 +5,10 @@ the user as a traceback on the terminal, nor stop the app: the first failure pri
 ones are dropped, and records are written again as soon as the file can take them.
 """
 
+import faulthandler
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -60,6 +62,30 @@ def setup_logging(level: int = logging.INFO) -> Path:
     logger.addHandler(handler)
     logger.setLevel(min(logger.level or level, level))
     logging.captureWarnings(True)
+    return path
+
+
+CRASH_LOG_LIMIT = 1_000_000  # bytes: past this, the file is set aside as crash.log.1 (a crash writes ~10 kB)
+_crash_file = None  # kept open: faulthandler writes to its descriptor when the process dies
+
+
+def record_crashes() -> Path | None:
+    """Write the Python stacks of every thread to ``<root>/logs/crash.log`` if the process dies of a native fault
+    (a segfault in Qt, torch or a driver): such a death bypasses logging, and a window started from a desktop icon
+    has no terminal to print it on. The path, or None when the file cannot be opened (the app runs without)."""
+    global _crash_file
+    try:
+        path = logs_dir() / "crash.log"
+        if path.exists() and path.stat().st_size > CRASH_LOG_LIMIT:
+            os.replace(path, path.with_name("crash.log.1"))
+        crash_file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole process
+        faulthandler.enable(file=crash_file, all_threads=True)
+    except (OSError, ValueError) as exc:
+        logging.getLogger(__name__).warning("Native crashes will not be recorded (%s)", _reason(exc))
+        return None
+    if _crash_file is not None:
+        _crash_file.close()
+    _crash_file = crash_file
     return path
 
 

@@ -52,10 +52,11 @@ def wait_for_windows(home: Path, count: int, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
-def close(process: subprocess.Popen) -> None:
+def close(process: subprocess.Popen, home: Path) -> None:
     process.send_signal(signal.SIGTERM)  # the window closes as when the artist closes it
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    crash = home / "logs" / "crash.log"  # the threads' stacks, if it died of a native fault
+    assert process.returncode == 0, err + (crash.read_text(encoding="utf-8") if crash.exists() else "")
 
 
 def test_a_second_start_brings_the_first_window_forward_and_closing_frees_the_folder(studio, tmp_path):
@@ -68,11 +69,11 @@ def test_a_second_start_brings_the_first_window_forward_and_closing_frees_the_fo
     assert "Another start on this data folder asked for this window" in log_text(tmp_path)
     assert first.poll() is None  # the first window is still open
 
-    close(first)
+    close(first, tmp_path)
     assert not (tmp_path / LOCK_NAME).exists()
     third = studio()  # reopening at once
     wait_for_windows(tmp_path, 2, third)
-    close(third)
+    close(third, tmp_path)
 
 
 def test_the_lock_of_a_killed_window_does_not_block_the_next_start(studio, tmp_path):
@@ -84,4 +85,4 @@ def test_the_lock_of_a_killed_window_does_not_block_the_next_start(studio, tmp_p
 
     next_start = studio()
     wait_for_windows(tmp_path, 2, next_start)
-    close(next_start)
+    close(next_start, tmp_path)
