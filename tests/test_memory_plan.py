@@ -151,8 +151,9 @@ def test_every_plan_runs_with_its_hooks_and_gives_the_same_pixels(fixture, reque
     engine = Engine("cpu", previews="linear")
     engine.load(str(request.getfixturevalue(fixture)))
     cfg = dict(cfg_scale=3.5) if fixture == "tiny_flux_dir" else {}
-    baseline = np.asarray(engine.generate(_request(**cfg)).images[0])
     pipe = engine._loaded.pipe
+    _realign_weights(pipe)
+    baseline = np.asarray(engine.generate(_request(**cfg)).images[0])
     # Not sequential: diffusers names the device "cpu:0", and accelerate's layer hooks then fail on the CPU
     # (a plain tensor where they expect a parameter; with "cpu" they run). Its hooks are checked above.
     for plan in (ENC, OFF):
@@ -160,6 +161,17 @@ def test_every_plan_runs_with_its_hooks_and_gives_the_same_pixels(fixture, reque
         engine._pipes = {}
         pixels = np.asarray(engine.generate(_request(**cfg)).images[0])
         assert np.array_equal(pixels, baseline), plan
+
+
+def _realign_weights(pipe) -> None:
+    """Every weight in a fresh allocation, as the offload hooks' moves leave them. Loaded from the tiny
+    safetensors files they are not on a 64-byte boundary (24 bytes past one for the tiny Flux), and on some CPUs (an AMD EPYC here) the fp32
+    matrix multiply then rounds differently: one level in one pixel of the tiny Flux picture, from where the same
+    numbers lie, not from the plan."""
+    for module in pipe.components.values():
+        if isinstance(module, torch.nn.Module):
+            for tensor in module.parameters():
+                tensor.data = tensor.data.clone()
 
 
 def test_the_cpu_engine_says_everything_is_in_ram(sd_engine):

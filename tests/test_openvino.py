@@ -6,6 +6,10 @@ recorded in the recipe."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +17,7 @@ from PIL import Image
 
 pytest.importorskip("openvino", reason="OpenVINO is an optional extra: studio setup --openvino")
 
+from studio.core import allocator  # noqa: E402
 from studio.core.backends import OPENVINO_INSTALL  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import GenerationCancelled  # noqa: E402
@@ -445,3 +450,47 @@ def test_on_a_gpu_each_precision_keeps_its_own_compiled_blobs(tmp_path):
     cpu = ConvertedModel(core, "CPU", tmp_path / "unet-k", lambda: None)
     cpu._request_for(shapes, False)
     assert "CACHE_DIR" not in core.configs[-1]  # compiling on the CPU is as fast as loading a blob
+
+
+# Converting a module whose forward allocates 512 MB of temporaries (in 128 MB blocks: from malloc's heap, which
+# the app tells to keep freed blocks), in a fresh process as the app runs: the resident memory it adds.
+CONVERT_PROBE = """
+import json, sys, tempfile
+from pathlib import Path
+from studio.core import allocator
+allocator.keep_freed_blocks()
+if sys.argv[1] == "untrimmed":
+    allocator.release_freed_blocks = lambda: None
+import openvino as ov, torch
+from studio.engine.openvino_backend.converted import ConvertedModel
+
+class Wasteful(torch.nn.Module):
+    def forward(self, sample):
+        scratch = [torch.full((32, 1024, 1024), float(i)) for i in range(4)]
+        return sample * sum(float(s[0, 0, 0]) for s in scratch)
+
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096
+
+with tempfile.TemporaryDirectory() as root:
+    model = ConvertedModel(ov.Core(), "CPU", Path(root) / "m", Wasteful)
+    before = resident()
+    model.convert({"sample": torch.ones(1, 4)})
+    print(json.dumps({"added": resident() - before, "out": model({"sample": torch.ones(1, 4)}, None)[0].tolist()}))
+"""
+
+
+@pytest.mark.skipif(allocator._LIBC is None, reason="glibc's malloc (Linux) only")
+def test_a_conversion_hands_its_temporaries_back_before_the_model_is_compiled():
+    added = {}
+    for mode in ("trimmed", "untrimmed"):
+        done = subprocess.run([sys.executable, "-c", CONVERT_PROBE, mode], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result["out"] == [[6.0] * 4]  # 0 + 1 + 2 + 3: the temporaries were really made
+        added[mode] = result["added"]
+
+    assert added["untrimmed"] > 256 * 2 ** 20  # kept in the heap for a next call that never comes
+    assert added["trimmed"] < added["untrimmed"] - 256 * 2 ** 20

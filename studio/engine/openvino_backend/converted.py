@@ -19,6 +19,11 @@ With ``int8`` the converted model's weights (MatMul, convolution and embedding c
 with a per-channel scale and zero point by ``nncf.compress_weights`` (INT8_ASYM, data-free) before it is saved:
 a quarter of the file, and other pixels. The compressed IR runs without NNCF; only converting needs it.
 
+Tracing's temporaries (about 2.5 GB for SD 1.5's UNet) are handed back to the kernel once the model is saved
+(:func:`studio.core.allocator.release_freed_blocks`): the app keeps freed blocks in malloc's heap for the next
+call, and OpenVINO's compile, which allocates elsewhere, would add its copy of the weights on top. Measured on
+SD 1.5's UNet at 512x512: the first run's peak 12.8 GB without, 11.1 GB with.
+
 Inference runs asynchronously and is polled, so a cancelled token stops it inside a step (``InferRequest.cancel``).
 """
 
@@ -34,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from studio.core import allocator
 from studio.core.cancel import CancelToken
 from studio.engine.interrupt import Interrupted
 
@@ -68,19 +74,12 @@ class ConvertedModel:
 
     def convert(self, example: dict[str, torch.Tensor]) -> float:
         """Trace the module with ``example`` and save the IR; the seconds it took."""
-        import openvino as ov
-
         start = time.perf_counter()
         work = self.folder.with_name(f".{self.folder.name}.{os.getpid()}.partial")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         try:
-            with torch.inference_mode(False), torch.no_grad():
-                inputs = {name: _as_traced(tensor).clone() for name, tensor in example.items()}
-                model = ov.convert_model(self._graph(), example_input=inputs)
-            if self._int8:
-                model = _compressed_int8(model)
-            ov.save_model(model, work / "model.xml", compress_to_fp16=False)
+            self._save_converted(example, work)
             try:
                 os.replace(work, self.folder)
             except OSError:  # another process saved it first: theirs is the same model
@@ -88,7 +87,18 @@ class ConvertedModel:
                     raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            allocator.release_freed_blocks()  # the traced graph and its copy of the weights are gone by now
         return time.perf_counter() - start
+
+    def _save_converted(self, example: dict[str, torch.Tensor], folder: Path) -> None:
+        import openvino as ov
+
+        with torch.inference_mode(False), torch.no_grad():
+            inputs = {name: _as_traced(tensor).clone() for name, tensor in example.items()}
+            model = ov.convert_model(self._graph(), example_input=inputs)
+        if self._int8:
+            model = _compressed_int8(model)
+        ov.save_model(model, folder / "model.xml", compress_to_fp16=False)
 
     def __call__(self, inputs: dict[str, torch.Tensor], cancel: CancelToken | None, *,
                  fast: bool = False) -> tuple[torch.Tensor, ...]:
