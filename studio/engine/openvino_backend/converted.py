@@ -21,8 +21,9 @@ a quarter of the file, and other pixels. The compressed IR runs without NNCF; on
 
 Tracing's temporaries (about 2.5 GB for SD 1.5's UNet) are handed back to the kernel once the model is saved
 (:func:`studio.core.allocator.release_freed_blocks`): the app keeps freed blocks in malloc's heap for the next
-call, and OpenVINO's compile, which allocates elsewhere, would add its copy of the weights on top. Measured on
-SD 1.5's UNet at 512x512: the first run's peak 12.8 GB without, 11.1 GB with.
+call, and OpenVINO's compile, which allocates elsewhere, would add its copy of the weights on top. Measured at
+512x512: converting and running SD 1.5's UNet alone peaked at 12.8 GB without, 11.1 GB with; a whole first run
+of ``studio generate --backend openvino`` at 18.6 GB without, 17.0 GB with.
 
 Inference runs asynchronously and is polled, so a cancelled token stops it inside a step (``InferRequest.cancel``).
 """
