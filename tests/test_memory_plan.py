@@ -165,9 +165,9 @@ def test_every_plan_runs_with_its_hooks_and_gives_the_same_pixels(fixture, reque
 
 def _realign_weights(pipe) -> None:
     """Every weight in a fresh allocation, as the offload hooks' moves leave them. Loaded from the tiny
-    safetensors files they are not on a 64-byte boundary (24 bytes past one for the tiny Flux), and on some CPUs (an AMD EPYC here) the fp32
-    matrix multiply then rounds differently: one level in one pixel of the tiny Flux picture, from where the same
-    numbers lie, not from the plan."""
+    safetensors files they are not on a 64-byte boundary (24 bytes past one for the tiny Flux), and on some CPUs
+    (an AMD EPYC here) the fp32 matrix multiply then rounds differently: one level in one pixel of the tiny Flux
+    picture, from where the same numbers lie, not from the plan."""
     for module in pipe.components.values():
         if isinstance(module, torch.nn.Module):
             for tensor in module.parameters():
